@@ -1,0 +1,248 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XmlElement } from './element';
+import { lineContext, positionOf, XmlError, type XmlErrorCode } from './errors';
+import { decodeEntities, findInvalidChar } from './escape';
+
+/** Bounds on what one parse may cost. Every protocol passes its own, or takes these defaults. */
+export interface XmlLimits {
+    /** Largest input, in UTF-8 bytes. */
+    maxBytes: number;
+    /** Deepest element nesting (the root is depth 1). */
+    maxDepth: number;
+    /** Most attributes (namespace declarations included) on one element. */
+    maxAttributes: number;
+    /** Most elements in the whole document. */
+    maxElements: number;
+}
+
+/** Defaults sized for configuration documents (SCL, DDF, ESPI feeds); stanza payloads use tighter ones. */
+export const DEFAULT_XML_LIMITS: Readonly<XmlLimits> = Object.freeze({
+    maxBytes: 16 * 1024 * 1024,
+    maxDepth: 64,
+    maxAttributes: 64,
+    maxElements: 1_000_000,
+});
+
+export interface XmlParseOptions extends Partial<XmlLimits> {
+    /** Keep whitespace-only text between elements (default: dropped when an element has element children). */
+    keepWhitespace?: boolean;
+    /** Namespace bindings the document inherits from outside ('' = default namespace). */
+    scope?: Readonly<Record<string, string>>;
+}
+
+const FXP = new XMLParser({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    processEntities: false,
+    htmlEntities: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    cdataPropName: '#cdata',
+    commentPropName: false,
+    allowBooleanAttributes: false,
+    // Depth is enforced again below with our own limit and message; this stops fxp early on hostile input.
+    maxNestedTags: 100_000,
+});
+
+type FxpNode = Record<string, unknown>;
+
+function fail(code: XmlErrorCode, message: string, text?: string, offset?: number): never {
+    if (text === undefined || offset === undefined) throw new XmlError(code, message);
+    const { line, column } = positionOf(text, offset);
+    throw new XmlError(code, message, { line, column, context: lineContext(text, line, column) });
+}
+
+/**
+ * Checks what fast-xml-parser does not: forbidden declarations, characters XML cannot carry,
+ * and every `&` reference outside comments and CDATA (only the five predefined entities and
+ * numeric references are accepted; nothing is ever expanded from a DTD).
+ */
+function prescan(text: string): void {
+    const bad = findInvalidChar(text);
+    if (bad !== -1) {
+        fail('XML_INVALID_CHAR', `Character U+${(text.codePointAt(bad) ?? 0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML 1.0`, text, bad);
+    }
+    let i = 0;
+    while (i < text.length) {
+        const lt = text.indexOf('<', i);
+        const segmentEnd = lt === -1 ? text.length : lt;
+        const amp = text.indexOf('&', i);
+        if (amp !== -1 && amp < segmentEnd) {
+            checkReferences(text, i, segmentEnd);
+        }
+        if (lt === -1) break;
+        if (text.startsWith('<!--', lt)) {
+            const end = text.indexOf('-->', lt + 4);
+            if (end === -1) fail('XML_MALFORMED', 'Unterminated comment', text, lt);
+            i = end + 3;
+        } else if (text.startsWith('<![CDATA[', lt)) {
+            const end = text.indexOf(']]>', lt + 9);
+            if (end === -1) fail('XML_MALFORMED', 'Unterminated CDATA section', text, lt);
+            i = end + 3;
+        } else if (text.startsWith('<!', lt)) {
+            const word = /^<!([A-Z]+)/.exec(text.slice(lt, lt + 12))?.[1] ?? '';
+            fail('XML_FORBIDDEN', `<!${word}> declarations are not accepted (no DTDs, no entity expansion)`, text, lt);
+        } else {
+            const gt = findTagEnd(text, lt);
+            if (gt === -1) fail('XML_MALFORMED', 'Unterminated tag', text, lt);
+            checkReferences(text, lt, gt);
+            i = gt + 1;
+        }
+    }
+}
+
+/** Index of the '>' closing the tag opened at `lt`, skipping quoted attribute values. */
+function findTagEnd(text: string, lt: number): number {
+    let quote = '';
+    for (let j = lt + 1; j < text.length; j++) {
+        const c = text[j];
+        if (quote) {
+            if (c === quote) quote = '';
+        } else if (c === '"' || c === "'") {
+            quote = c;
+        } else if (c === '>') {
+            return j;
+        }
+    }
+    return -1;
+}
+
+function checkReferences(text: string, from: number, to: number): void {
+    decodeEntities(text.slice(from, to), (offset, message) => fail('XML_MALFORMED', message, text, from + offset));
+}
+
+/** Attribute-value normalisation (XML 1.0 §3.3.3) for CDATA attributes, then reference decoding. */
+function attrValue(raw: string): string {
+    return decodeEntities(raw.replace(/[\t\n\r]/g, ' '), (_o, m) => {
+        throw new XmlError('XML_MALFORMED', m);
+    });
+}
+
+function textValue(raw: string): string {
+    return decodeEntities(raw, (_o, m) => {
+        throw new XmlError('XML_MALFORMED', m);
+    });
+}
+
+/**
+ * Parses one XML document into an XmlElement tree, through fast-xml-parser, with limits
+ * on size, depth, attribute count and element count, and with DTDs refused outright.
+ * Errors are XmlError with a code, and a line, column and context when the input has one.
+ */
+export function parseXml(input: string | Uint8Array, options: XmlParseOptions = {}): XmlElement {
+    const limits: XmlLimits = { ...DEFAULT_XML_LIMITS, ...definedOnly(options) };
+    const bytes = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
+    if (bytes > limits.maxBytes) {
+        throw new XmlError('XML_LIMIT', `Document is ${bytes} bytes, more than the limit of ${limits.maxBytes}`);
+    }
+    const text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: false }).decode(input);
+    prescan(text);
+
+    const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
+    if (valid !== true) {
+        const { line, col, msg } = valid.err;
+        throw new XmlError('XML_MALFORMED', msg, { line, column: col, context: lineContext(text, line, col) });
+    }
+
+    let tree: FxpNode[];
+    try {
+        tree = FXP.parse(text) as FxpNode[];
+    } catch (err) {
+        throw new XmlError('XML_MALFORMED', (err as Error).message);
+    }
+
+    const roots = tree.filter((n) => elementName(n) !== undefined);
+    const strayText = tree.some((n) => typeof n['#text'] === 'string' && (n['#text'] as string).trim() !== '');
+    if (roots.length !== 1 || strayText) {
+        throw new XmlError(
+            'XML_MALFORMED',
+            roots.length === 0 ? 'Document has no root element' : 'Document must have exactly one root element and no text outside it',
+        );
+    }
+    const root = convert(roots[0] as FxpNode, limits, options.keepWhitespace === true);
+    if (options.scope) root.scope = options.scope;
+    return root;
+}
+
+function definedOnly(o: XmlParseOptions): Partial<XmlLimits> {
+    const out: Partial<XmlLimits> = {};
+    for (const k of ['maxBytes', 'maxDepth', 'maxAttributes', 'maxElements'] as const) {
+        const v = o[k];
+        if (v !== undefined) out[k] = v;
+    }
+    return out;
+}
+
+function elementName(node: FxpNode): string | undefined {
+    for (const k of Object.keys(node)) {
+        if (k !== ':@' && k !== '#text' && k !== '#cdata') return k;
+    }
+    return undefined;
+}
+
+/** Converts fast-xml-parser's ordered output iteratively, enforcing the limits on the way. */
+function convert(rootNode: FxpNode, limits: XmlLimits, keepWhitespace: boolean): XmlElement {
+    let count = 0;
+    const make = (node: FxpNode, depth: number): { element: XmlElement; kids: FxpNode[] } => {
+        const name = elementName(node) as string;
+        if (++count > limits.maxElements) {
+            throw new XmlError('XML_LIMIT', `Document has more than ${limits.maxElements} elements`);
+        }
+        if (depth > limits.maxDepth) {
+            throw new XmlError('XML_LIMIT', `Element <${name}> is nested ${depth} deep, more than the limit of ${limits.maxDepth}`);
+        }
+        const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
+        const keys = Object.keys(rawAttrs);
+        if (keys.length > limits.maxAttributes) {
+            throw new XmlError('XML_LIMIT', `Element <${name}> has ${keys.length} attributes, more than the limit of ${limits.maxAttributes}`);
+        }
+        const attrs: Record<string, string> = {};
+        for (const k of keys) attrs[k] = attrValue(String(rawAttrs[k]));
+        return { element: new XmlElement(name, attrs), kids: (node[name] ?? []) as FxpNode[] };
+    };
+
+    const first = make(rootNode, 1);
+    const stack: Array<{ element: XmlElement; kids: FxpNode[]; depth: number }> = [{ ...first, depth: 1 }];
+    while (stack.length > 0) {
+        const { element, kids, depth } = stack.pop() as { element: XmlElement; kids: FxpNode[]; depth: number };
+        const children: Array<string | { pending: FxpNode }> = [];
+        let hasElements = false;
+        for (const kid of kids) {
+            if (typeof kid['#text'] === 'string' || typeof kid['#text'] === 'number') {
+                children.push(textValue(String(kid['#text'])));
+            } else if (Array.isArray(kid['#cdata'])) {
+                const parts = kid['#cdata'] as FxpNode[];
+                children.push(parts.map((p) => String(p['#text'] ?? '')).join(''));
+            } else if (elementName(kid) !== undefined) {
+                hasElements = true;
+                children.push({ pending: kid });
+            }
+        }
+        for (const c of children) {
+            if (typeof c === 'string') {
+                if (keepWhitespace || !hasElements || c.trim() !== '') {
+                    mergeText(element, c);
+                }
+            } else {
+                const made = make(c.pending, depth + 1);
+                element.append(made.element);
+                stack.push({ ...made, depth: depth + 1 });
+            }
+        }
+    }
+    return first.element;
+}
+
+function mergeText(element: XmlElement, text: string): void {
+    if (text === '') return;
+    const last = element.children.length - 1;
+    if (last >= 0 && typeof element.children[last] === 'string') {
+        element.children[last] = (element.children[last] as string) + text;
+    } else {
+        element.append(text);
+    }
+}
