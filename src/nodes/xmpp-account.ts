@@ -12,9 +12,11 @@ interface Credentials {
 const CLOSE_TIMEOUT_MS = 5000;
 
 export = (RED: NodeAPI): void => {
-    function XmppAccount(this: XmppAccountNode & { credentials: Credentials }, config: NodeDef & XmppAccountConfig): void {
+    function XmppAccount(
+        this: XmppAccountNode & { credentials: Credentials },
+        config: NodeDef & XmppAccountConfig,
+    ): void {
         RED.nodes.createNode(this, config);
-        const node = this;
         const users = new Map<string, Node>();
         let session: Session | undefined;
         let state: SessionState = 'idle';
@@ -26,15 +28,15 @@ export = (RED: NodeAPI): void => {
             for (const user of users.values()) user.status(status);
         };
 
-        node.acquire = (user: Node): Session => {
+        this.acquire = (user: Node): Session => {
             if (!session) {
                 // Throws BAD_INPUT with a clear message for a broken configuration; the user node reports it.
                 session = new Session({
-                    ...sessionOptionsFromConfig(config, node.credentials?.password),
+                    ...sessionOptionsFromConfig(config, this.credentials?.password),
                     logger: {
-                        info: (m) => node.log(m),
-                        warn: (m) => node.warn(m),
-                        debug: (m) => node.debug(m),
+                        info: (m) => this.log(m),
+                        warn: (m) => this.warn(m),
+                        debug: (m) => this.debug(m),
                     },
                 });
                 session.on('state', (s, i) => {
@@ -42,7 +44,7 @@ export = (RED: NodeAPI): void => {
                     info = i;
                     push();
                 });
-                session.on('warning', (err) => node.debug(`${config.jid}: ${err.message}`));
+                session.on('warning', (err) => this.debug(`${config.jid}: ${err.message}`));
                 session.start();
             }
             users.set(user.id, user);
@@ -50,7 +52,7 @@ export = (RED: NodeAPI): void => {
             return session;
         };
 
-        node.release = async (user: Node): Promise<void> => {
+        this.release = async (user: Node): Promise<void> => {
             users.delete(user.id);
             if (users.size === 0 && session) {
                 const s = session;
@@ -60,7 +62,7 @@ export = (RED: NodeAPI): void => {
             }
         };
 
-        node.on('close', (_removed: boolean, done: () => void) => {
+        this.on('close', (_removed: boolean, done: () => void) => {
             const s = session;
             session = undefined;
             users.clear();

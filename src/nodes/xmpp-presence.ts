@@ -1,5 +1,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { JidMatcher, type OwnPresence, type PeerPresence, type RosterItem, type Session, type SubscriptionEvent } from '../protocols/xmpp';
+import {
+    JidMatcher,
+    type OwnPresence,
+    type PeerPresence,
+    type RosterItem,
+    type Session,
+    type SubscriptionEvent,
+} from '../protocols/xmpp';
 import { NodeError, withCode } from '../shared/errors';
 import { isXmppAccount } from '../shared/xmpp-account';
 import { listField } from '../shared/xmpp-config';
@@ -30,12 +37,16 @@ function summary(bare: string, resources: PeerPresence[]) {
 
 function ownPresence(payload: unknown): OwnPresence {
     if (payload === null || typeof payload !== 'object') {
-        throw new NodeError('BAD_INPUT', 'For operation "set", msg.payload must be an object like {show, status, priority}');
+        throw new NodeError(
+            'BAD_INPUT',
+            'For operation "set", msg.payload must be an object like {show, status, priority}',
+        );
     }
     const p = payload as Record<string, unknown>;
     const own: OwnPresence = {};
     if (p.show !== undefined && p.show !== 'online' && p.show !== '') {
-        if (typeof p.show !== 'string' || !SHOWS.has(p.show)) throw new NodeError('BAD_INPUT', 'msg.payload.show must be online, away, chat, dnd or xa');
+        if (typeof p.show !== 'string' || !SHOWS.has(p.show))
+            throw new NodeError('BAD_INPUT', 'msg.payload.show must be online, away, chat, dnd or xa');
         own.show = p.show as OwnPresence['show'];
     }
     if (p.status !== undefined) {
@@ -44,7 +55,8 @@ function ownPresence(payload: unknown): OwnPresence {
     }
     if (p.priority !== undefined) {
         const n = Number(p.priority);
-        if (!Number.isInteger(n) || n < -128 || n > 127) throw new NodeError('BAD_INPUT', 'msg.payload.priority must be an integer from -128 to 127');
+        if (!Number.isInteger(n) || n < -128 || n > 127)
+            throw new NodeError('BAD_INPUT', 'msg.payload.priority must be an integer from -128 to 127');
         own.priority = n;
     }
     return own;
@@ -53,11 +65,10 @@ function ownPresence(payload: unknown): OwnPresence {
 export = (RED: NodeAPI): void => {
     function XmppPresence(this: Node, config: XmppPresenceConfig): void {
         RED.nodes.createNode(this, config);
-        const node = this;
         const account = RED.nodes.getNode(config.account);
         if (!isXmppAccount(account)) {
-            node.status({ fill: 'red', shape: 'ring', text: RED._('xmpp-presence.status.no-account') });
-            node.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) =>
+            this.status({ fill: 'red', shape: 'ring', text: RED._('xmpp-presence.status.no-account') });
+            this.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) =>
                 done(new NodeError('CONFIG', RED._('xmpp-presence.errors.no-account'))),
             );
             return;
@@ -67,10 +78,12 @@ export = (RED: NodeAPI): void => {
         try {
             const patterns = listField(config.watch);
             watch = new JidMatcher(patterns.length > 0 ? patterns : ['*']);
-            session = account.acquire(node);
+            session = account.acquire(this);
         } catch (err) {
-            node.status({ fill: 'red', shape: 'dot', text: RED._('xmpp-presence.status.config-error') });
-            node.error(withCode(err).message);
+            const problem = new NodeError('CONFIG', withCode(err).message);
+            this.status({ fill: 'red', shape: 'dot', text: RED._('xmpp-presence.status.config-error') });
+            this.error(problem.message);
+            this.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => done(problem));
             return;
         }
 
@@ -80,76 +93,104 @@ export = (RED: NodeAPI): void => {
                 topic: p.bare,
                 payload: summary(p.bare, session.presenceOf(p.bare)),
                 timestamp: p.timestamp,
-                xmpp: { event: 'presence', jid: p.jid, available: p.available, show: p.show, status: p.status ?? '', priority: p.priority },
+                xmpp: {
+                    event: 'presence',
+                    jid: p.jid,
+                    available: p.available,
+                    show: p.show,
+                    status: p.status ?? '',
+                    priority: p.priority,
+                },
             };
-            node.send(msg);
+            this.send(msg);
         };
         const onSubscription = (e: SubscriptionEvent) => {
             if (!watch.matches(e.from)) return;
             const xmpp: Record<string, unknown> = { event: 'subscription', type: e.type };
             if (e.approved !== undefined) xmpp.approved = e.approved;
-            node.send({ topic: e.from, payload: e.type, timestamp: new Date().toISOString(), xmpp } as NodeMessage);
+            this.send({ topic: e.from, payload: e.type, timestamp: new Date().toISOString(), xmpp } as NodeMessage);
         };
         const onRoster = (items: RosterItem[]) => {
-            node.send({ topic: session.account.bare, payload: items, timestamp: new Date().toISOString(), xmpp: { event: 'roster' } } as NodeMessage);
+            this.send({
+                topic: session.account.bare,
+                payload: items,
+                timestamp: new Date().toISOString(),
+                xmpp: { event: 'roster' },
+            } as NodeMessage);
         };
         if (config.presenceEvents !== false) session.on('presence', onPresence);
         if (config.subscriptionEvents !== false) session.on('subscription', onSubscription);
         if (config.rosterEvents === true) session.on('roster', onRoster);
 
-        node.on('input', async (msg: NodeMessageInFlow & { operation?: unknown }, send: (m: NodeMessage) => void, done: (err?: Error) => void) => {
-            try {
-                const op = (msg.operation ?? 'get') as Operation;
-                if (!OPERATIONS.includes(op)) {
-                    throw new NodeError('BAD_INPUT', `Unknown msg.operation "${String(msg.operation)}"; use ${OPERATIONS.join(', ')}`);
-                }
-                const topic = typeof msg.topic === 'string' ? msg.topic.trim() : '';
-                const needsJid = op === 'subscribe' || op === 'unsubscribe' || op === 'approve' || op === 'deny';
-                if (needsJid && topic === '') throw new NodeError('BAD_INPUT', `Operation "${op}" needs the peer's JID in msg.topic`);
-                switch (op) {
-                    case 'subscribe':
-                        await session.subscribe(topic);
-                        break;
-                    case 'unsubscribe':
-                        await session.unsubscribe(topic);
-                        break;
-                    case 'approve':
-                    case 'deny':
-                        await session.answerSubscription(topic, op === 'approve');
-                        break;
-                    case 'set':
-                        await session.setPresence(ownPresence(msg.payload));
-                        break;
-                    case 'roster':
-                        msg.payload = session.roster;
-                        (msg as Record<string, unknown>).xmpp = { event: 'roster' };
-                        send(msg);
-                        break;
-                    case 'get': {
-                        if (topic) {
-                            const bare = topic.split('/')[0] as string;
-                            msg.payload = summary(bare, session.presenceOf(topic));
-                        } else {
-                            const byBare = new Map<string, PeerPresence[]>();
-                            for (const p of session.peers) byBare.set(p.bare, [...(byBare.get(p.bare) ?? []), p]);
-                            msg.payload = [...byBare.entries()].map(([bare, rs]) => summary(bare, rs.sort((a, b) => b.priority - a.priority)));
-                        }
-                        (msg as Record<string, unknown>).xmpp = { event: 'snapshot' };
-                        send(msg);
-                        break;
+        this.on(
+            'input',
+            async (
+                msg: NodeMessageInFlow & { operation?: unknown },
+                send: (m: NodeMessage) => void,
+                done: (err?: Error) => void,
+            ) => {
+                try {
+                    const op = (msg.operation ?? 'get') as Operation;
+                    if (!OPERATIONS.includes(op)) {
+                        throw new NodeError(
+                            'BAD_INPUT',
+                            `Unknown msg.operation "${String(msg.operation)}"; use ${OPERATIONS.join(', ')}`,
+                        );
                     }
+                    const topic = typeof msg.topic === 'string' ? msg.topic.trim() : '';
+                    const needsJid = op === 'subscribe' || op === 'unsubscribe' || op === 'approve' || op === 'deny';
+                    if (needsJid && topic === '')
+                        throw new NodeError('BAD_INPUT', `Operation "${op}" needs the peer's JID in msg.topic`);
+                    switch (op) {
+                        case 'subscribe':
+                            await session.subscribe(topic);
+                            break;
+                        case 'unsubscribe':
+                            await session.unsubscribe(topic);
+                            break;
+                        case 'approve':
+                        case 'deny':
+                            await session.answerSubscription(topic, op === 'approve');
+                            break;
+                        case 'set':
+                            await session.setPresence(ownPresence(msg.payload));
+                            break;
+                        case 'roster':
+                            msg.payload = session.roster;
+                            (msg as Record<string, unknown>).xmpp = { event: 'roster' };
+                            send(msg);
+                            break;
+                        case 'get': {
+                            if (topic) {
+                                const bare = topic.split('/')[0] as string;
+                                msg.payload = summary(bare, session.presenceOf(topic));
+                            } else {
+                                const byBare = new Map<string, PeerPresence[]>();
+                                for (const p of session.peers) byBare.set(p.bare, [...(byBare.get(p.bare) ?? []), p]);
+                                msg.payload = [...byBare.entries()].map(([bare, rs]) =>
+                                    summary(
+                                        bare,
+                                        rs.sort((a, b) => b.priority - a.priority),
+                                    ),
+                                );
+                            }
+                            (msg as Record<string, unknown>).xmpp = { event: 'snapshot' };
+                            send(msg);
+                            break;
+                        }
+                    }
+                    done();
+                } catch (err) {
+                    done(withCode(err));
                 }
-                done();
-            } catch (err) {
-                done(withCode(err));
-            }
-        });
+            },
+        );
 
-        node.on('close', (_removed: boolean, done: () => void) => {
+        this.on('close', (_removed: boolean, done: () => void) => {
             session.off('presence', onPresence);
             session.off('subscription', onSubscription);
             session.off('roster', onRoster);
-            account.release(node).then(done, done);
+            account.release(this).then(done, done);
         });
     }
 

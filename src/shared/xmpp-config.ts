@@ -30,16 +30,24 @@ function bad(message: string): XmppError {
 }
 
 /** A number from an editor field: blank gives `fallback`; otherwise it must lie in [min, max]. */
-export function numberField(value: string | number | undefined, fallback: number, min: number, max: number, label: string): number {
+export function numberField(
+    value: string | number | undefined,
+    fallback: number,
+    min: number,
+    max: number,
+    label: string,
+): number {
     if (value === undefined || value === '') return fallback;
     const n = typeof value === 'number' ? value : Number(String(value).trim());
-    if (!Number.isFinite(n) || n < min || n > max) throw bad(`${label} must be a number from ${min} to ${max} (got "${value}")`);
+    if (!Number.isFinite(n) || n < min || n > max)
+        throw bad(`${label} must be a number from ${min} to ${max} (got "${value}")`);
     return n;
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T, label: string): T {
     if (value === undefined || value === '') return fallback;
-    if (!(allowed as readonly string[]).includes(value)) throw bad(`${label} must be one of ${allowed.join(', ')} (got "${value}")`);
+    if (!(allowed as readonly string[]).includes(value))
+        throw bad(`${label} must be one of ${allowed.join(', ')} (got "${value}")`);
     return value as T;
 }
 
@@ -60,7 +68,8 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
     const fingerprint = config.fingerprint?.trim();
     if (fingerprint) normaliseFingerprint(fingerprint);
     const ca = config.ca?.trim();
-    if (ca && !/-----BEGIN CERTIFICATE-----/.test(ca)) throw bad('The CA certificate must be PEM (-----BEGIN CERTIFICATE-----)');
+    if (ca && !/-----BEGIN CERTIFICATE-----/.test(ca))
+        throw bad('The CA certificate must be PEM (-----BEGIN CERTIFICATE-----)');
     const reconnectMin = numberField(config.reconnectMin, 1, 0.1, 3600, 'Minimum reconnect delay');
     const reconnectMax = numberField(config.reconnectMax, 60, reconnectMin, 86_400, 'Maximum reconnect delay');
     let access: SessionOptions['access'];
@@ -73,12 +82,21 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
         jid: jid.bare,
         password,
         tls,
-        trust: { ca: ca || undefined, fingerprint: fingerprint || undefined, allowSelfSigned: config.allowSelfSigned === true },
+        trust: {
+            ca: ca || undefined,
+            fingerprint: fingerprint || undefined,
+            allowSelfSigned: config.allowSelfSigned === true,
+        },
         presence: {
             priority: numberField(config.priority, 0, -128, 127, 'Priority'),
             ...(config.presenceStatus ? { status: config.presenceStatus } : {}),
         },
-        subscriptions: oneOf(config.subscriptions, ['none', 'allowlist', 'all'] as const, 'none', 'Subscription policy'),
+        subscriptions: oneOf(
+            config.subscriptions,
+            ['none', 'allowlist', 'all'] as const,
+            'none',
+            'Subscription policy',
+        ),
         allowlist: listField(config.allowlist),
         access,
         defaultAccess: oneOf(config.defaultAccess, ['all', 'roster', 'none'] as const, 'all', 'Default access'),
@@ -94,6 +112,7 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
     if (resource) options.resource = resource;
     const host = config.host?.trim();
     if (host) options.host = host;
-    if (config.port !== undefined && config.port !== '') options.port = numberField(config.port, 5222, 1, 65_535, 'Port');
+    if (config.port !== undefined && config.port !== '')
+        options.port = numberField(config.port, 5222, 1, 65_535, 'Port');
     return options;
 }

@@ -54,6 +54,8 @@ declare module '@xmpp/connection-tcp' {
         write(data: string): Promise<void>;
         disconnect(): Promise<unknown>;
         socketParameters(service: unknown): unknown;
+        footer(element: unknown): string;
+        footerElement(): unknown;
         _attachSocket(socket: unknown): void;
         _detachSocket(): void;
         _attachParser(parser: Parser): void;

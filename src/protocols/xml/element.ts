@@ -168,7 +168,11 @@ export class XmlElement {
  * Builds an element: `el('iq', { type: 'get', to }, el('ping', { xmlns: NS_PING }))`.
  * Attributes whose value is undefined or null are left out; numbers and booleans become strings.
  */
-export function el(name: string, attrs?: Readonly<Record<string, XmlAttrInput>>, ...children: XmlChildInput[]): XmlElement {
+export function el(
+    name: string,
+    attrs?: Readonly<Record<string, XmlAttrInput>>,
+    ...children: XmlChildInput[]
+): XmlElement {
     const a: Record<string, string> = {};
     if (attrs) {
         for (const [k, v] of Object.entries(attrs)) {

@@ -4,7 +4,9 @@ import { XmlError } from './errors';
  * Characters XML 1.0 forbids (XML 1.0 fifth edition §2.2 production [2] Char):
  * C0 controls other than TAB, LF and CR, lone surrogates, and U+FFFE/U+FFFF.
  */
-const INVALID_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const INVALID_CHAR =
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding the control characters XML forbids is the point
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Offset of the first character XML 1.0 cannot carry, or -1. */
 export function findInvalidChar(text: string): number {
@@ -19,7 +21,10 @@ function describeChar(text: string, at: number): string {
 function assertChars(text: string, what: string): void {
     const at = findInvalidChar(text);
     if (at !== -1) {
-        throw new XmlError('XML_INVALID_CHAR', `${what} contains ${describeChar(text, at)}, which XML 1.0 cannot carry`);
+        throw new XmlError(
+            'XML_INVALID_CHAR',
+            `${what} contains ${describeChar(text, at)}, which XML 1.0 cannot carry`,
+        );
     }
 }
 
@@ -48,7 +53,8 @@ export function escapeAttr(value: string): string {
 }
 
 /** XML Name production, restricted to what protocols use (no colon handling beyond one prefix). */
-const NAME = /^[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*(?::[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*)?$/;
+const NAME =
+    /^[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*(?::[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*)?$/;
 
 export function assertName(name: string, what = 'Element name'): void {
     if (!NAME.test(name)) {

@@ -64,7 +64,12 @@ function fail(code: XmlErrorCode, message: string, text?: string, offset?: numbe
 function prescan(text: string): void {
     const bad = findInvalidChar(text);
     if (bad !== -1) {
-        fail('XML_INVALID_CHAR', `Character U+${(text.codePointAt(bad) ?? 0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML 1.0`, text, bad);
+        fail(
+            'XML_INVALID_CHAR',
+            `Character U+${(text.codePointAt(bad) ?? 0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML 1.0`,
+            text,
+            bad,
+        );
     }
     let i = 0;
     while (i < text.length) {
@@ -160,7 +165,9 @@ export function parseXml(input: string | Uint8Array, options: XmlParseOptions = 
     if (roots.length !== 1 || strayText) {
         throw new XmlError(
             'XML_MALFORMED',
-            roots.length === 0 ? 'Document has no root element' : 'Document must have exactly one root element and no text outside it',
+            roots.length === 0
+                ? 'Document has no root element'
+                : 'Document must have exactly one root element and no text outside it',
         );
     }
     const root = convert(roots[0] as FxpNode, limits, options.keepWhitespace === true);
@@ -193,12 +200,18 @@ function convert(rootNode: FxpNode, limits: XmlLimits, keepWhitespace: boolean):
             throw new XmlError('XML_LIMIT', `Document has more than ${limits.maxElements} elements`);
         }
         if (depth > limits.maxDepth) {
-            throw new XmlError('XML_LIMIT', `Element <${name}> is nested ${depth} deep, more than the limit of ${limits.maxDepth}`);
+            throw new XmlError(
+                'XML_LIMIT',
+                `Element <${name}> is nested ${depth} deep, more than the limit of ${limits.maxDepth}`,
+            );
         }
         const rawAttrs = (node[':@'] ?? {}) as Record<string, string>;
         const keys = Object.keys(rawAttrs);
         if (keys.length > limits.maxAttributes) {
-            throw new XmlError('XML_LIMIT', `Element <${name}> has ${keys.length} attributes, more than the limit of ${limits.maxAttributes}`);
+            throw new XmlError(
+                'XML_LIMIT',
+                `Element <${name}> has ${keys.length} attributes, more than the limit of ${limits.maxAttributes}`,
+            );
         }
         const attrs: Record<string, string> = {};
         for (const k of keys) attrs[k] = attrValue(String(rawAttrs[k]));

@@ -46,7 +46,11 @@ export class JidMatcher {
     }
 
     get empty(): boolean {
-        return !this.#any && !this.#roster && this.#full.size + this.#bare.size + this.#domains.size + this.#suffixes.length === 0;
+        return (
+            !this.#any &&
+            !this.#roster &&
+            this.#full.size + this.#bare.size + this.#domains.size + this.#suffixes.length === 0
+        );
     }
 
     /** Whether `jid` matches; `isContact` answers the `roster` pattern. */
@@ -87,7 +91,11 @@ export class AccessControl {
     readonly #hooks = new Map<string, Set<AccessHook>>();
     readonly #isContact: (bare: string) => boolean;
 
-    constructor(options: { rules?: readonly AccessRule[]; default?: AccessDefault; isContact: (bare: string) => boolean }) {
+    constructor(options: {
+        rules?: readonly AccessRule[];
+        default?: AccessDefault;
+        isContact: (bare: string) => boolean;
+    }) {
         for (const r of options.rules ?? []) this.#rules.set(r.namespace, new JidMatcher(r.allow));
         const d = options.default ?? 'all';
         this.#default = new JidMatcher(d === 'all' ? ['*'] : d === 'roster' ? ['roster'] : []);
@@ -95,8 +103,8 @@ export class AccessControl {
     }
 
     addHook(namespace: string, hook: AccessHook): Disposable {
-        let set = this.#hooks.get(namespace);
-        if (!set) this.#hooks.set(namespace, (set = new Set()));
+        const set = this.#hooks.get(namespace) ?? new Set<AccessHook>();
+        this.#hooks.set(namespace, set);
         set.add(hook);
         return {
             dispose: () => {

@@ -39,30 +39,31 @@ export type StanzaErrorType = 'auth' | 'cancel' | 'continue' | 'modify' | 'wait'
  * The defined stanza error conditions (RFC 6120 §8.3.3), with the error type the RFC's
  * examples give each one and the DERlink code a flow sees when a peer answers with it.
  */
-export const STANZA_CONDITIONS: Readonly<Record<string, { type: StanzaErrorType; code: XmppErrorCode }>> = Object.freeze({
-    'bad-request': { type: 'modify', code: 'BAD_INPUT' }, // §8.3.3.1
-    conflict: { type: 'cancel', code: 'CONFLICT' }, // §8.3.3.2
-    'feature-not-implemented': { type: 'cancel', code: 'NOT_SUPPORTED' }, // §8.3.3.3
-    forbidden: { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.4
-    gone: { type: 'cancel', code: 'NOT_FOUND' }, // §8.3.3.5
-    'internal-server-error': { type: 'cancel', code: 'REMOTE_ERROR' }, // §8.3.3.6
-    'item-not-found': { type: 'cancel', code: 'NOT_FOUND' }, // §8.3.3.7
-    'jid-malformed': { type: 'modify', code: 'BAD_INPUT' }, // §8.3.3.8
-    'not-acceptable': { type: 'modify', code: 'BAD_INPUT' }, // §8.3.3.9
-    'not-allowed': { type: 'cancel', code: 'ACCESS_DENIED' }, // §8.3.3.10
-    'not-authorized': { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.11
-    'policy-violation': { type: 'modify', code: 'ACCESS_DENIED' }, // §8.3.3.12
-    'recipient-unavailable': { type: 'wait', code: 'UNREACHABLE' }, // §8.3.3.13
-    redirect: { type: 'modify', code: 'REMOTE_ERROR' }, // §8.3.3.14
-    'registration-required': { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.15
-    'remote-server-not-found': { type: 'cancel', code: 'UNREACHABLE' }, // §8.3.3.16
-    'remote-server-timeout': { type: 'wait', code: 'UNREACHABLE' }, // §8.3.3.17
-    'resource-constraint': { type: 'wait', code: 'REMOTE_ERROR' }, // §8.3.3.18
-    'service-unavailable': { type: 'cancel', code: 'NOT_SUPPORTED' }, // §8.3.3.19
-    'subscription-required': { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.20
-    'undefined-condition': { type: 'cancel', code: 'REMOTE_ERROR' }, // §8.3.3.21
-    'unexpected-request': { type: 'wait', code: 'PROTOCOL_ERROR' }, // §8.3.3.22
-});
+export const STANZA_CONDITIONS: Readonly<Record<string, { type: StanzaErrorType; code: XmppErrorCode }>> =
+    Object.freeze({
+        'bad-request': { type: 'modify', code: 'BAD_INPUT' }, // §8.3.3.1
+        conflict: { type: 'cancel', code: 'CONFLICT' }, // §8.3.3.2
+        'feature-not-implemented': { type: 'cancel', code: 'NOT_SUPPORTED' }, // §8.3.3.3
+        forbidden: { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.4
+        gone: { type: 'cancel', code: 'NOT_FOUND' }, // §8.3.3.5
+        'internal-server-error': { type: 'cancel', code: 'REMOTE_ERROR' }, // §8.3.3.6
+        'item-not-found': { type: 'cancel', code: 'NOT_FOUND' }, // §8.3.3.7
+        'jid-malformed': { type: 'modify', code: 'BAD_INPUT' }, // §8.3.3.8
+        'not-acceptable': { type: 'modify', code: 'BAD_INPUT' }, // §8.3.3.9
+        'not-allowed': { type: 'cancel', code: 'ACCESS_DENIED' }, // §8.3.3.10
+        'not-authorized': { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.11
+        'policy-violation': { type: 'modify', code: 'ACCESS_DENIED' }, // §8.3.3.12
+        'recipient-unavailable': { type: 'wait', code: 'UNREACHABLE' }, // §8.3.3.13
+        redirect: { type: 'modify', code: 'REMOTE_ERROR' }, // §8.3.3.14
+        'registration-required': { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.15
+        'remote-server-not-found': { type: 'cancel', code: 'UNREACHABLE' }, // §8.3.3.16
+        'remote-server-timeout': { type: 'wait', code: 'UNREACHABLE' }, // §8.3.3.17
+        'resource-constraint': { type: 'wait', code: 'REMOTE_ERROR' }, // §8.3.3.18
+        'service-unavailable': { type: 'cancel', code: 'NOT_SUPPORTED' }, // §8.3.3.19
+        'subscription-required': { type: 'auth', code: 'ACCESS_DENIED' }, // §8.3.3.20
+        'undefined-condition': { type: 'cancel', code: 'REMOTE_ERROR' }, // §8.3.3.21
+        'unexpected-request': { type: 'wait', code: 'PROTOCOL_ERROR' }, // §8.3.3.22
+    });
 
 /**
  * A stanza-level error: thrown by an IQ handler to answer with that condition, and raised to
@@ -120,7 +121,8 @@ export class StanzaError extends XmppError {
         if (!condition && legacy) condition = LEGACY_CODES[legacy];
         const type = error.attr('type') as StanzaErrorType | undefined;
         const typeOk = type && ['auth', 'cancel', 'continue', 'modify', 'wait'].includes(type);
-        const detail = text ?? (legacy && !STANZA_CONDITIONS[condition ?? ''] ? `legacy error code ${legacy}` : undefined);
+        const detail =
+            text ?? (legacy && !STANZA_CONDITIONS[condition ?? ''] ? `legacy error code ${legacy}` : undefined);
         const result = new StanzaError(condition ?? 'undefined-condition', detail, {
             ...(typeOk ? { type } : {}),
             ...(application ? { application } : {}),

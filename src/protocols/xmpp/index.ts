@@ -3,8 +3,8 @@
  * and XMPP IoT cores. Nothing here knows Node-RED.
  */
 export {
-    type AccessDefault,
     AccessControl,
+    type AccessDefault,
     type AccessHook,
     type AccessRule,
     type Disposable,

@@ -39,7 +39,8 @@ export function parseJid(input: string): Jid {
     if (domain === '' || /[\s@/]/.test(domain)) throw new JidError(`JID "${input}" has no valid domain`);
     if (LOCAL_FORBIDDEN.test(local)) throw new JidError(`JID "${input}" has a forbidden character in its local part`);
     for (const part of [local, domain, resource]) {
-        if (Buffer.byteLength(part) > MAX_PART) throw new JidError(`JID "${input.slice(0, 40)}…" has a part longer than 1023 octets`);
+        if (Buffer.byteLength(part) > MAX_PART)
+            throw new JidError(`JID "${input.slice(0, 40)}…" has a part longer than 1023 octets`);
     }
     const l = local.toLowerCase();
     const d = domain.toLowerCase();

@@ -4,8 +4,8 @@ import { XmppError } from './errors';
 import { parseJid } from './jid';
 import { NS } from './namespaces';
 import { chooseMechanism, type SaslCredentials } from './sasl';
-import { enableElement, readH, resumeElement } from './stream-management';
 import type { XmppStream } from './stream';
+import { enableElement, readH, resumeElement } from './stream-management';
 import type { TlsMode, TlsTrust } from './tls';
 
 /**
@@ -80,7 +80,9 @@ async function authenticate(stream: XmppStream, features: XmlElement, o: Negotia
         } else if (answer.is('failure', NS.SASL)) {
             const condition = answer.elements().find((c) => c.local !== 'text')?.local ?? 'not-authorized';
             const text = answer.childText('text', NS.SASL);
-            throw new XmppError('AUTH_FAILED', `Authentication failed (${condition})${text ? `: ${text}` : ''}`, { condition });
+            throw new XmppError('AUTH_FAILED', `Authentication failed (${condition})${text ? `: ${text}` : ''}`, {
+                condition,
+            });
         } else {
             throw new XmppError('PROTOCOL_ERROR', `Unexpected <${answer.local}/> during SASL`);
         }
@@ -89,7 +91,12 @@ async function authenticate(stream: XmppStream, features: XmlElement, o: Negotia
 }
 
 /** Sends an IQ during negotiation and waits for its answer (nothing else is routed yet). */
-async function negotiationIq(stream: XmppStream, payload: XmlElement, what: string, timeout: number): Promise<XmlElement> {
+async function negotiationIq(
+    stream: XmppStream,
+    payload: XmlElement,
+    what: string,
+    timeout: number,
+): Promise<XmlElement> {
     const id = `neg-${randomBytes(6).toString('hex')}`;
     await stream.sendElement(el('iq', { type: 'set', id }, payload));
     for (;;) {
@@ -97,7 +104,9 @@ async function negotiationIq(stream: XmppStream, payload: XmlElement, what: stri
         if (answer.local !== 'iq' || answer.attr('id') !== id) continue;
         if (answer.attr('type') === 'result') return answer;
         const cond = answer.child('error')?.elements()[0]?.local ?? 'undefined-condition';
-        throw new XmppError(cond === 'conflict' ? 'CONFLICT' : 'PROTOCOL_ERROR', `${what} failed (${cond})`, { condition: cond });
+        throw new XmppError(cond === 'conflict' ? 'CONFLICT' : 'PROTOCOL_ERROR', `${what} failed (${cond})`, {
+            condition: cond,
+        });
     }
 }
 
@@ -151,7 +160,13 @@ export async function negotiate(
     features = await expectFeatures(stream, o.stepTimeoutMs);
 
     const smOffered = o.streamManagement && features.child('sm', NS.SM) !== undefined;
-    const result: NegotiationResult = { jid: undefined, resumed: false, h: undefined, resumeFailed: false, sm: undefined };
+    const result: NegotiationResult = {
+        jid: undefined,
+        resumed: false,
+        h: undefined,
+        resumeFailed: false,
+        sm: undefined,
+    };
 
     if (resume) {
         if (smOffered) {

@@ -1,5 +1,5 @@
 import { el, type XmlElement } from '../xml';
-import { type JidMatcher } from './access';
+import type { JidMatcher } from './access';
 import { tryParseJid } from './jid';
 import { NS } from './namespaces';
 

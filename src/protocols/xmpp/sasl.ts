@@ -2,6 +2,7 @@ import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'no
 import { promisify } from 'node:util';
 
 const pbkdf2Async = promisify(pbkdf2);
+
 import { XmppError } from './errors';
 
 /**
@@ -78,7 +79,9 @@ export class ScramSha1 implements SaslMechanism {
         }
         if (salt.length === 0) throw authFailed('SCRAM: server sent no salt');
         if (!Number.isInteger(iterations) || iterations < SCRAM_MIN_ITERATIONS || iterations > SCRAM_MAX_ITERATIONS) {
-            throw authFailed(`SCRAM: iteration count ${attrs.get('i')} is outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`);
+            throw authFailed(
+                `SCRAM: iteration count ${attrs.get('i')} is outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`,
+            );
         }
         const salted = await pbkdf2Async(this.#password.normalize('NFKC'), salt, iterations, 20, 'sha1');
         const clientKey = createHmac('sha1', salted).update('Client Key').digest();
@@ -127,11 +130,19 @@ export class Plain implements SaslMechanism {
  * Picks the mechanism for an account: SCRAM-SHA-1 when offered; otherwise PLAIN, but only on
  * a TLS-protected stream. Throws AUTH_FAILED naming what the server offered when nothing fits.
  */
-export function chooseMechanism(offered: readonly string[], secure: boolean, credentials: SaslCredentials): SaslMechanism {
+export function chooseMechanism(
+    offered: readonly string[],
+    secure: boolean,
+    credentials: SaslCredentials,
+): SaslMechanism {
     if (offered.includes('SCRAM-SHA-1')) return new ScramSha1(credentials);
     if (offered.includes('PLAIN')) {
         if (secure) return new Plain(credentials);
-        throw authFailed('The server offers only PLAIN on an unencrypted stream; DERlink refuses to send a password in clear');
+        throw authFailed(
+            'The server offers only PLAIN on an unencrypted stream; DERlink refuses to send a password in clear',
+        );
     }
-    throw authFailed(`No supported SASL mechanism: the server offers ${offered.join(', ') || 'none'}; DERlink supports SCRAM-SHA-1 and PLAIN`);
+    throw authFailed(
+        `No supported SASL mechanism: the server offers ${offered.join(', ') || 'none'}; DERlink supports SCRAM-SHA-1 and PLAIN`,
+    );
 }

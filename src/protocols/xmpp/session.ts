@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { promises as dns } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { el, type XmlElement } from '../xml';
-import { type AccessDefault, AccessControl, type AccessHook, type AccessRule, type Disposable, JidMatcher } from './access';
+import {
+    AccessControl,
+    type AccessDefault,
+    type AccessHook,
+    type AccessRule,
+    type Disposable,
+    JidMatcher,
+} from './access';
 import { Backoff } from './backoff';
 import { StanzaError, XmppError } from './errors';
 import { type Jid, parseJid, tryParseJid } from './jid';
@@ -19,15 +26,8 @@ import {
     rosterQuery,
     type SubscriptionPolicy,
 } from './roster';
-import {
-    ackElement,
-    ackRequestElement,
-    type OutItem,
-    readH,
-    StreamManagement,
-    stampDelay,
-} from './stream-management';
 import { createStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamTarget, type XmppStream } from './stream';
+import { ackElement, ackRequestElement, type OutItem, readH, StreamManagement, stampDelay } from './stream-management';
 import type { TlsMode, TlsTrust } from './tls';
 
 /**
@@ -41,7 +41,15 @@ import type { TlsMode, TlsTrust } from './tls';
  *   retried at the longest backoff, because an operator has to fix something
  * - closed: stopped for good
  */
-export type SessionState = 'idle' | 'connecting' | 'resuming' | 'online' | 'offline' | 'auth-failed' | 'tls-failed' | 'closed';
+export type SessionState =
+    | 'idle'
+    | 'connecting'
+    | 'resuming'
+    | 'online'
+    | 'offline'
+    | 'auth-failed'
+    | 'tls-failed'
+    | 'closed';
 
 export interface StateInfo {
     /** Why the session left `online` or why the last attempt failed. */
@@ -119,6 +127,7 @@ export interface IqRequest {
     stanza: XmlElement;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing answers an empty result
 export type IqHandler = (request: IqRequest) => Promise<XmlElement | undefined | void> | XmlElement | undefined | void;
 
 /** A message addressed to this account, with the payload element a handler was registered for. */
@@ -168,7 +177,19 @@ const STANZA_NAMES = new Set(['iq', 'message', 'presence']);
  */
 export class Session extends EventEmitter<SessionEvents> {
     readonly account: Jid;
-    readonly #o: Required<Pick<SessionOptions, 'password' | 'tls' | 'subscriptions' | 'mutualSubscription' | 'streamManagement' | 'connectTimeoutMs' | 'iqTimeoutMs' | 'maxQueue'>> &
+    readonly #o: Required<
+        Pick<
+            SessionOptions,
+            | 'password'
+            | 'tls'
+            | 'subscriptions'
+            | 'mutualSubscription'
+            | 'streamManagement'
+            | 'connectTimeoutMs'
+            | 'iqTimeoutMs'
+            | 'maxQueue'
+        >
+    > &
         SessionOptions;
     readonly #resource: string;
     readonly #limits: StreamLimits;
@@ -203,7 +224,8 @@ export class Session extends EventEmitter<SessionEvents> {
     constructor(options: SessionOptions) {
         super();
         this.account = parseJid(options.jid);
-        if (!this.account.local) throw new XmppError('BAD_INPUT', `"${options.jid}" is not an account JID (user@domain)`);
+        if (!this.account.local)
+            throw new XmppError('BAD_INPUT', `"${options.jid}" is not an account JID (user@domain)`);
         if (typeof options.password !== 'string' || options.password === '') {
             throw new XmppError('BAD_INPUT', 'The account has no password');
         }
@@ -224,7 +246,10 @@ export class Session extends EventEmitter<SessionEvents> {
             maxMs: options.reconnect?.maxMs ?? 60_000,
             ...(options.reconnect?.random ? { random: options.reconnect.random } : {}),
         });
-        this.#keepalive = { intervalMs: options.keepalive?.intervalMs ?? 60_000, timeoutMs: options.keepalive?.timeoutMs ?? 10_000 };
+        this.#keepalive = {
+            intervalMs: options.keepalive?.intervalMs ?? 60_000,
+            timeoutMs: options.keepalive?.timeoutMs ?? 10_000,
+        };
         this.#presence = { ...options.presence };
         this.#allowlist = new JidMatcher(options.allowlist ?? []);
         this.#access = new AccessControl({
@@ -287,11 +312,8 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#stopTimers();
         this.#stream = undefined;
         if (stream) {
-            const remaining = Math.max(100, deadline - Date.now());
-            const timer = setTimeout(() => stream.destroy(), remaining);
-            await stream.disconnect().catch(() => stream.destroy());
-            clearTimeout(timer);
-            stream.removeAllListeners('disconnect');
+            // #onDrop ignores this stream now that it is no longer the current one.
+            await stream.closeGracefully(Math.max(100, Math.min(1000, deadline - Date.now())));
         }
         const closed = new XmppError('CLOSED', 'The XMPP session was closed');
         for (const item of [...this.#sm.unacked.splice(0), ...this.#outbox.splice(0)]) item.reject(closed);
@@ -319,11 +341,19 @@ export class Session extends EventEmitter<SessionEvents> {
     #enqueue(stanza: XmlElement): { item: OutItem | undefined; done: Promise<void> } {
         const refuse = (err: XmppError) => ({ item: undefined, done: Promise.reject(err) });
         if (!STANZA_NAMES.has(stanza.local)) {
-            return refuse(new XmppError('BAD_INPUT', `Only iq, message and presence can be sent, not <${stanza.name}/>`));
+            return refuse(
+                new XmppError('BAD_INPUT', `Only iq, message and presence can be sent, not <${stanza.name}/>`),
+            );
         }
-        if (this.#state === 'closed' || this.#closing) return refuse(new XmppError('CLOSED', 'The XMPP session is closed'));
+        if (this.#state === 'closed' || this.#closing)
+            return refuse(new XmppError('CLOSED', 'The XMPP session is closed'));
         if (this.queued >= this.#o.maxQueue) {
-            return refuse(new XmppError('QUEUE_FULL', `${this.queued} stanzas are already waiting; refusing more until the connection recovers`));
+            return refuse(
+                new XmppError(
+                    'QUEUE_FULL',
+                    `${this.queued} stanzas are already waiting; refusing more until the connection recovers`,
+                ),
+            );
         }
         try {
             stanza.toString(); // refuse content XML cannot carry now, not when the stream would break on it
@@ -345,7 +375,12 @@ export class Session extends EventEmitter<SessionEvents> {
      * (undefined for an empty result); rejects with StanzaError for an error answer
      * (non-standard errors included) and with TIMEOUT when no answer comes in time.
      */
-    request(to: string | undefined, type: 'get' | 'set', payload: XmlElement, options: { timeoutMs?: number } = {}): Promise<XmlElement | undefined> {
+    request(
+        to: string | undefined,
+        type: 'get' | 'set',
+        payload: XmlElement,
+        options: { timeoutMs?: number } = {},
+    ): Promise<XmlElement | undefined> {
         let target: Jid | undefined;
         if (to !== undefined) {
             target = tryParseJid(to);
@@ -362,7 +397,12 @@ export class Session extends EventEmitter<SessionEvents> {
             }
             const timer = setTimeout(() => {
                 this.#pending.delete(id);
-                reject(new XmppError('TIMEOUT', `No answer from ${to ?? this.account.domain} to <${payload.local} xmlns='${payload.ns}'/> within ${timeoutMs} ms`));
+                reject(
+                    new XmppError(
+                        'TIMEOUT',
+                        `No answer from ${to ?? this.account.domain} to <${payload.local} xmlns='${payload.ns}'/> within ${timeoutMs} ms`,
+                    ),
+                );
             }, timeoutMs);
             this.#pending.set(id, { to: target, item, resolve, reject, timer });
             done.catch((err: Error) => {
@@ -381,7 +421,10 @@ export class Session extends EventEmitter<SessionEvents> {
     handleIq(type: 'get' | 'set', ns: string, name: string, handler: IqHandler): Disposable {
         const key = `${type} ${ns} ${name}`;
         if (this.#iqHandlers.has(key)) {
-            throw new XmppError('CONFLICT', `Another node already serves IQ ${type} <${name} xmlns='${ns}'/> on ${this.account.bare}`);
+            throw new XmppError(
+                'CONFLICT',
+                `Another node already serves IQ ${type} <${name} xmlns='${ns}'/> on ${this.account.bare}`,
+            );
         }
         this.#iqHandlers.set(key, handler);
         return { dispose: () => this.#iqHandlers.get(key) === handler && this.#iqHandlers.delete(key) };
@@ -390,8 +433,8 @@ export class Session extends EventEmitter<SessionEvents> {
     /** Receives messages carrying a `<name xmlns=ns/>` payload. Several handlers may listen. */
     handleMessage(ns: string, name: string, handler: MessageHandler): Disposable {
         const key = `${ns} ${name}`;
-        let set = this.#messageHandlers.get(key);
-        if (!set) this.#messageHandlers.set(key, (set = new Set()));
+        const set = this.#messageHandlers.get(key) ?? new Set<MessageHandler>();
+        this.#messageHandlers.set(key, set);
         set.add(handler);
         return {
             dispose: () => {
@@ -512,11 +555,8 @@ export class Session extends EventEmitter<SessionEvents> {
             if (this.#closing) throw new XmppError('CLOSED', 'closed while connecting');
             await this.#goOnline(stream, result);
         } catch (err) {
-            if (stream) {
-                stream.removeAllListeners('disconnect');
-                stream.destroy();
-            }
             if (this.#stream === stream) this.#stream = undefined;
+            stream?.destroy();
             if (this.#closing) return;
             this.#scheduleRetry(err as Error);
         }
@@ -567,7 +607,9 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#outbox.unshift(...undelivered.filter((i) => !this.#isInternal(i)));
         this.#failDeliveredIqs();
         if (undelivered.length > 0) {
-            this.#o.logger?.info?.(`${this.account.bare}: session not resumed; ${undelivered.length} unacknowledged stanzas will be sent again`);
+            this.#o.logger?.info?.(
+                `${this.account.bare}: session not resumed; ${undelivered.length} unacknowledged stanzas will be sent again`,
+            );
         }
     }
 
@@ -579,7 +621,12 @@ export class Session extends EventEmitter<SessionEvents> {
             if (waiting.has(p.item)) continue;
             clearTimeout(p.timer);
             this.#pending.delete(id);
-            p.reject(new XmppError('SESSION_LOST', 'The connection was lost after the request was sent; it may or may not have been carried out'));
+            p.reject(
+                new XmppError(
+                    'SESSION_LOST',
+                    'The connection was lost after the request was sent; it may or may not have been carried out',
+                ),
+            );
         }
     }
 
@@ -606,9 +653,17 @@ export class Session extends EventEmitter<SessionEvents> {
         let delay = this.#backoff.next();
         if (fatal) delay = Math.max(delay, this.#o.reconnect?.maxMs ?? 60_000);
         const state: SessionState =
-            code === 'AUTH_FAILED' ? 'auth-failed' : code === 'TLS_FAILED' ? 'tls-failed' : this.#sm.id ? 'resuming' : 'offline';
+            code === 'AUTH_FAILED'
+                ? 'auth-failed'
+                : code === 'TLS_FAILED'
+                  ? 'tls-failed'
+                  : this.#sm.id
+                    ? 'resuming'
+                    : 'offline';
         if (code !== 'SESSION_LOST') {
-            this.#o.logger?.warn?.(`${this.account.bare}: ${error.message}; next attempt in ${Math.round(delay / 100) / 10} s`);
+            this.#o.logger?.warn?.(
+                `${this.account.bare}: ${error.message}; next attempt in ${Math.round(delay / 100) / 10} s`,
+            );
         }
         this.#setState(state, { error, retryInMs: delay });
         clearTimeout(this.#retryTimer);
@@ -674,7 +729,8 @@ export class Session extends EventEmitter<SessionEvents> {
         if (this.#ackTimer) return;
         this.#ackTimer = setTimeout(() => {
             this.#ackTimer = undefined;
-            if (this.#sm.enabled && this.#sm.unacked.length > 0) this.#stream?.sendElement(ackRequestElement()).catch(() => {});
+            if (this.#sm.enabled && this.#sm.unacked.length > 0)
+                this.#stream?.sendElement(ackRequestElement()).catch(() => {});
         }, 20);
     }
 
@@ -707,7 +763,11 @@ export class Session extends EventEmitter<SessionEvents> {
             if (h === undefined) return;
             const { items, excess } = this.#sm.ack(h);
             for (const item of items) item.resolve();
-            if (excess > 0) this.emit('warning', new XmppError('PROTOCOL_ERROR', `Server acknowledged ${excess} stanzas more than were sent`));
+            if (excess > 0)
+                this.emit(
+                    'warning',
+                    new XmppError('PROTOCOL_ERROR', `Server acknowledged ${excess} stanzas more than were sent`),
+                );
         }
     }
 
@@ -730,7 +790,10 @@ export class Session extends EventEmitter<SessionEvents> {
         }
         const from = iq.attr('from') ?? this.account.bare;
         if (!this.#isBuiltin(payload.ns) && !this.allows(payload.ns, iq.attr('from'))) {
-            this.#replyError(iq, new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`));
+            this.#replyError(
+                iq,
+                new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`),
+            );
             return;
         }
         const handler = this.#iqHandlers.get(`${type} ${payload.ns} ${payload.local}`);
@@ -756,12 +819,19 @@ export class Session extends EventEmitter<SessionEvents> {
         if (!pending) return;
         // RFC 6120 §8.1.2.1 and §10.1: only the addressee (or our server, for requests to it) may answer.
         const from = tryParseJid(iq.attr('from'));
-        const ownServer = !pending.to || pending.to.full === this.account.bare || pending.to.full === this.account.domain;
+        const ownServer =
+            !pending.to || pending.to.full === this.account.bare || pending.to.full === this.account.domain;
         const ok =
             (pending.to !== undefined && from !== undefined && from.full === pending.to.full) ||
             (ownServer && (!from || from.full === this.account.domain || from.full === this.account.bare));
         if (!ok) {
-            this.emit('warning', new XmppError('PROTOCOL_ERROR', `Ignored an answer to IQ ${id} from ${iq.attr('from')}, which the request was not sent to`));
+            this.emit(
+                'warning',
+                new XmppError(
+                    'PROTOCOL_ERROR',
+                    `Ignored an answer to IQ ${id} from ${iq.attr('from')}, which the request was not sent to`,
+                ),
+            );
             return;
         }
         this.#pending.delete(id);
@@ -776,7 +846,11 @@ export class Session extends EventEmitter<SessionEvents> {
 
     #replyError(request: XmlElement, error: StanzaError): void {
         if (request.attr('type') === 'error' || request.attr('type') === 'result') return;
-        const answer = el(request.local, { type: 'error', id: request.attr('id'), to: request.attr('from') }, error.toElement());
+        const answer = el(
+            request.local,
+            { type: 'error', id: request.attr('id'), to: request.attr('from') },
+            error.toElement(),
+        );
         this.#transmit(this.#internalItem(answer));
     }
 
@@ -789,7 +863,10 @@ export class Session extends EventEmitter<SessionEvents> {
             const handlers = this.#messageHandlers.get(`${payload.ns} ${payload.local}`);
             if (!handlers || handlers.size === 0) continue;
             if (!this.allows(payload.ns, message.attr('from'))) {
-                this.#replyError(message, new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`));
+                this.#replyError(
+                    message,
+                    new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`),
+                );
                 return;
             }
             const incoming: IncomingMessage = { from, type, id: message.attr('id'), payload, stanza: message };
@@ -807,9 +884,17 @@ export class Session extends EventEmitter<SessionEvents> {
         if (!from) return;
         if (type === 'subscribe') {
             const approved = acceptsSubscription(this.#o.subscriptions, this.#allowlist, from.full);
-            this.#transmit(this.#internalItem(el('presence', { to: from.bare, type: approved ? 'subscribed' : 'unsubscribed' })));
+            this.#transmit(
+                this.#internalItem(el('presence', { to: from.bare, type: approved ? 'subscribed' : 'unsubscribed' })),
+            );
             const sub = this.#roster.get(from.bare)?.subscription;
-            if (approved && this.#o.mutualSubscription && sub !== 'to' && sub !== 'both' && !this.#roster.get(from.bare)?.ask) {
+            if (
+                approved &&
+                this.#o.mutualSubscription &&
+                sub !== 'to' &&
+                sub !== 'both' &&
+                !this.#roster.get(from.bare)?.ask
+            ) {
                 this.#transmit(this.#internalItem(el('presence', { to: from.bare, type: 'subscribe' })));
             }
             this.emit('subscription', { from: from.bare, type, approved });
@@ -824,7 +909,8 @@ export class Session extends EventEmitter<SessionEvents> {
         if (!presence || presence.jid === this.#jid) return;
         let resources = this.#peers.get(presence.bare);
         if (presence.available) {
-            if (!resources) this.#peers.set(presence.bare, (resources = new Map()));
+            resources ??= new Map<string, PeerPresence>();
+            this.#peers.set(presence.bare, resources);
             resources.set(presence.jid, presence);
         } else if (resources) {
             resources.delete(presence.jid);
@@ -858,7 +944,10 @@ export class Session extends EventEmitter<SessionEvents> {
             for (const item of query ? parseRosterQuery(query) : []) this.#roster.set(item.jid, item);
             this.emit('roster', this.roster);
         } catch (err) {
-            this.emit('warning', new XmppError('PROTOCOL_ERROR', `Could not fetch the roster: ${(err as Error).message}`));
+            this.emit(
+                'warning',
+                new XmppError('PROTOCOL_ERROR', `Could not fetch the roster: ${(err as Error).message}`),
+            );
         }
     }
 
@@ -909,7 +998,9 @@ export class Session extends EventEmitter<SessionEvents> {
             this.request(undefined, 'get', el('ping', { xmlns: NS.PING }), { timeoutMs })
                 .catch((err: XmppError) => {
                     if (err.code === 'TIMEOUT' && this.#stream === stream && stream) {
-                        this.#o.logger?.warn?.(`${this.account.bare}: no answer to a ping within ${timeoutMs} ms; the link is dead`);
+                        this.#o.logger?.warn?.(
+                            `${this.account.bare}: no answer to a ping within ${timeoutMs} ms; the link is dead`,
+                        );
                         stream.destroy();
                     }
                 })

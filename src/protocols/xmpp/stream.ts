@@ -3,7 +3,7 @@ import type { Element as LtxElement, Parser as LtxParser } from '@xmpp/xml';
 import { XmlElement } from '../xml';
 import { XmppError } from './errors';
 import { NS } from './namespaces';
-import { type TlsSocketParameters, TlsSocket, type TlsTrust } from './tls';
+import { TlsSocket, type TlsSocketParameters, type TlsTrust } from './tls';
 
 /**
  * One XML stream to the server, composed from xmpp.js parts: @xmpp/connection-tcp for the
@@ -50,6 +50,8 @@ export interface XmppStream extends ConnectionTCP {
     sendElement(element: XmlElement): Promise<void>;
     /** Drops the connection at once, without closing the stream (dead link, shutdown timeout). */
     destroy(): void;
+    /** Closes the stream (RFC 6120 §4.4), waits up to `timeoutMs` for the server to close the connection, then drops it. */
+    closeGracefully(timeoutMs: number): Promise<void>;
 }
 
 interface XmppLib {
@@ -96,11 +98,17 @@ function defineParser(lib: XmppLib, limits: StreamLimits): new () => LtxParser {
                 super.write(data);
             } catch (err) {
                 // ltx throws on illegal entities and character references; report, never crash.
-                this.#fail('error', new XmppError('PROTOCOL_ERROR', `Malformed XML from server: ${(err as Error).message}`));
+                this.#fail(
+                    'error',
+                    new XmppError('PROTOCOL_ERROR', `Malformed XML from server: ${(err as Error).message}`),
+                );
                 return;
             }
             if (!this.#failed && this.#stanzaChars > limits.maxStanzaBytes) {
-                this.#fail('limit', new StreamLimitError(`Server sent a stanza larger than ${limits.maxStanzaBytes} characters`));
+                this.#fail(
+                    'limit',
+                    new StreamLimitError(`Server sent a stanza larger than ${limits.maxStanzaBytes} characters`),
+                );
             }
         }
 
@@ -110,14 +118,26 @@ function defineParser(lib: XmppLib, limits: StreamLimits): new () => LtxParser {
                 this.#depth++;
                 this.#elements++;
                 if (this.#depth > limits.maxDepth) {
-                    return this.#fail('limit', new StreamLimitError(`Server sent a stanza nested deeper than ${limits.maxDepth}`));
+                    this.#fail(
+                        'limit',
+                        new StreamLimitError(`Server sent a stanza nested deeper than ${limits.maxDepth}`),
+                    );
+                    return;
                 }
                 if (this.#elements > limits.maxElements) {
-                    return this.#fail('limit', new StreamLimitError(`Server sent a stanza with more than ${limits.maxElements} elements`));
+                    this.#fail(
+                        'limit',
+                        new StreamLimitError(`Server sent a stanza with more than ${limits.maxElements} elements`),
+                    );
+                    return;
                 }
             }
             if (Object.keys(attrs).length > limits.maxAttributes) {
-                return this.#fail('limit', new StreamLimitError(`Server sent an element with more than ${limits.maxAttributes} attributes`));
+                this.#fail(
+                    'limit',
+                    new StreamLimitError(`Server sent an element with more than ${limits.maxAttributes} attributes`),
+                );
+                return;
             }
             super.onStartElement(name, attrs);
         }
@@ -161,10 +181,13 @@ function defineStreamClass(lib: XmppLib) {
             this.on('disconnect', () => this.inbox.fail(new XmppError('SESSION_LOST', 'Connection closed')));
         }
 
-        override socketParameters(target: StreamTarget): TlsSocketParameters | { host: string; port: number } {
+        override socketParameters(
+            target: StreamTarget,
+        ): TlsSocketParameters | { host: string; port: number; noDelay: boolean } {
+            // noDelay: stanzas are small and latency matters more than packet count (no Nagle delays).
             return target.direct
                 ? { host: target.host, port: target.port, domain: target.domain, trust: target.trust }
-                : { host: target.host, port: target.port };
+                : { host: target.host, port: target.port, noDelay: true };
         }
 
         async connectTo(target: StreamTarget, timeoutMs: number): Promise<void> {
@@ -172,7 +195,10 @@ function defineStreamClass(lib: XmppLib) {
             if (target.direct) this.Socket = TlsSocket;
             await withTimeout(this.connect(target), timeoutMs, () => {
                 this.destroy();
-                return new XmppError('CONNECT_FAILED', `No connection to ${target.host}:${target.port} within ${timeoutMs} ms`);
+                return new XmppError(
+                    'CONNECT_FAILED',
+                    `No connection to ${target.host}:${target.port} within ${timeoutMs} ms`,
+                );
             });
         }
 
@@ -199,6 +225,18 @@ function defineStreamClass(lib: XmppLib) {
             s?.destroy?.();
         }
 
+        async closeGracefully(timeoutMs: number): Promise<void> {
+            if (!this.socket) return;
+            const closed = new Promise<void>((resolve) => this.once('disconnect', () => resolve()));
+            try {
+                await this.write(this.footer(this.footerElement()));
+            } catch {
+                // Not writable any more: nothing to wait for.
+            }
+            await withTimeout(closed, timeoutMs, () => new Error('close timeout')).catch(() => {});
+            this.destroy();
+        }
+
         override _attachParser(parser: LtxParser): void {
             super._attachParser(parser);
             parser.on('limit', (err: Error) => {
@@ -210,7 +248,10 @@ function defineStreamClass(lib: XmppLib) {
         override async _onSeeOtherHost(error: { element: LtxElement }): Promise<void> {
             const host = childText(error.element, 'see-other-host');
             this.redirect = host;
-            this.emit('error', new XmppError('CONNECT_FAILED', `Server redirects to ${host ?? 'another host'} (see-other-host)`));
+            this.emit(
+                'error',
+                new XmppError('CONNECT_FAILED', `Server redirects to ${host ?? 'another host'} (see-other-host)`),
+            );
         }
 
         get direct(): boolean {

@@ -30,7 +30,10 @@ const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN
 export function normaliseFingerprint(fp: string): string {
     const hex = fp.replace(/[:\s]/g, '').toUpperCase();
     if (!/^[0-9A-F]{64}$/.test(hex)) {
-        throw new XmppError('BAD_INPUT', 'A pinned certificate fingerprint must be 64 hex digits (SHA-256), colons allowed');
+        throw new XmppError(
+            'BAD_INPUT',
+            'A pinned certificate fingerprint must be 64 hex digits (SHA-256), colons allowed',
+        );
     }
     return hex;
 }
@@ -59,19 +62,27 @@ export function verifyPeer(socket: tls.TLSSocket, domain: string, trust: TlsTrus
         const want = normaliseFingerprint(trust.fingerprint);
         const got = (cert.fingerprint256 ?? '').replace(/:/g, '').toUpperCase();
         if (got !== want) {
-            throw new XmppError('TLS_FAILED', `Server certificate fingerprint ${cert.fingerprint256} does not match the pinned one`);
+            throw new XmppError(
+                'TLS_FAILED',
+                `Server certificate fingerprint ${cert.fingerprint256} does not match the pinned one`,
+            );
         }
         return;
     }
     if (!socket.authorized) {
         const reason = String(socket.authorizationError ?? 'unknown reason');
         if (!(trust.allowSelfSigned && SELF_SIGNED.has(reason))) {
-            const hint = SELF_SIGNED.has(reason) ? ' (add its CA to the account, pin its fingerprint, or allow self-signed)' : '';
+            const hint = SELF_SIGNED.has(reason)
+                ? ' (add its CA to the account, pin its fingerprint, or allow self-signed)'
+                : '';
             throw new XmppError('TLS_FAILED', `Server certificate is not trusted: ${reason}${hint}`);
         }
         const now = Date.now();
         if (now < Date.parse(cert.valid_from) || now > Date.parse(cert.valid_to)) {
-            throw new XmppError('TLS_FAILED', `Self-signed server certificate is outside its validity (${cert.valid_from} to ${cert.valid_to})`);
+            throw new XmppError(
+                'TLS_FAILED',
+                `Self-signed server certificate is outside its validity (${cert.valid_from} to ${cert.valid_to})`,
+            );
         }
     }
     const mismatch = tls.checkServerIdentity(domain, cert);
@@ -119,6 +130,7 @@ export class TlsSocket extends EventEmitter {
 
     #attach(socket: tls.TLSSocket, params: { domain: string; trust: TlsTrust }): void {
         this.socket = socket;
+        socket.setNoDelay(true);
         socket.on('secureConnect', () => {
             try {
                 verifyPeer(socket, params.domain, params.trust);
@@ -136,7 +148,12 @@ export class TlsSocket extends EventEmitter {
             // Network errors pass through as they are; anything else before the handshake
             // completed is a TLS failure (protocol version, cipher, handshake alert...).
             const network = /^E(CONN|HOST|NET|TIMEDOUT|NOTFOUND|ADDR|PIPE|AI_)/.test(err.code ?? '');
-            this.emit('error', network || this.#verified ? err : new XmppError('TLS_FAILED', `TLS handshake failed: ${err.message}`, { cause: err }));
+            this.emit(
+                'error',
+                network || this.#verified
+                    ? err
+                    : new XmppError('TLS_FAILED', `TLS handshake failed: ${err.message}`, { cause: err }),
+            );
         });
     }
 

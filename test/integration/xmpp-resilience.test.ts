@@ -1,0 +1,169 @@
+/**
+ * What happens to a Session when the server misbehaves: a dead link (Prosody frozen with
+ * SIGSTOP), a crash and restart (SIGKILL), a graceful restart, a stanza over the size limit.
+ * Each scenario runs on its own private Prosody.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { el } from '../../src/protocols/xml';
+import type { IncomingMessage, Session, SessionState } from '../../src/protocols/xmpp';
+import { type Prosody, startProsody } from '../support/prosody';
+import { nextState, online, waitFor } from '../support/xmpp';
+
+const NS_TEST = 'urn:derlink:test:seq';
+const ECHO = 'urn:derlink:test:echo';
+
+let server: Prosody | undefined;
+const sessions: Session[] = [];
+
+async function use(user: string, extra: Parameters<typeof online>[2] = {}): Promise<Session> {
+    const s = await online(server as Prosody, user, extra);
+    sessions.push(s);
+    return s;
+}
+
+afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+    await server?.stop();
+    server?.cleanup();
+    server = undefined;
+});
+
+function states(session: Session): SessionState[] {
+    const seen: SessionState[] = [];
+    session.on('state', (s) => seen.push(s));
+    return seen;
+}
+
+describe('dead link (XEP-0199)', () => {
+    test('a frozen server is detected within interval + timeout, and the session resumes when it thaws', {
+        timeout: 60_000,
+    }, async () => {
+        server = await startProsody({ accounts: { alice: 'a', bob: 'b' } });
+        const keepalive = { intervalMs: 1000, timeoutMs: 1000 };
+        const alice = await use('alice', { keepalive });
+        const bob = await use('bob', { keepalive });
+        bob.handleIq('get', ECHO, 'echo', (req) => el('echo', { xmlns: ECHO }, req.payload.text()));
+        const seen = states(alice);
+
+        server.pause();
+        const frozenAt = Date.now();
+        await waitFor(() => alice.state !== 'online', 10_000, 'alice to notice the dead link');
+        const detectedMs = Date.now() - frozenAt;
+        // The check runs every interval/4, so detection takes at most 1.25 x interval + timeout (+ scheduling).
+        assert.ok(
+            detectedMs <= 1.25 * keepalive.intervalMs + keepalive.timeoutMs + 1000,
+            `detected after ${detectedMs} ms`,
+        );
+        assert.equal(alice.state, 'resuming', 'XEP-0198 session held by the server: resume, not a new login');
+
+        // Stanzas sent while the link is down wait in the queue.
+        const sent = alice.send(el('message', { to: bob.jid, id: 'while-frozen' }, el('body', {}, 'queued')));
+        const received: string[] = [];
+        bob.on('message', (m) => received.push(m.attr('id') ?? ''));
+        assert.ok(alice.queued >= 1);
+
+        server.resume();
+        const info = await nextState(alice, 'online', 15_000);
+        assert.equal(info.resumed, true, 'the session was resumed');
+        await sent;
+        await waitFor(() => received.includes('while-frozen'), 10_000, 'the queued message');
+        assert.deepEqual(
+            seen.filter((s, i) => s !== seen[i - 1]),
+            seen.filter((s, i) => s !== seen[i - 1]).filter((s) => ['resuming', 'online'].includes(s)),
+            `only resuming/online expected, saw ${seen.join(' > ')}`,
+        );
+        assert.equal((await alice.request(bob.jid, 'get', el('echo', { xmlns: ECHO }, 'after')))?.text(), 'after');
+    });
+});
+
+describe('server crash and restart', () => {
+    test('kill -9 and restart mid-stream: the session comes back by itself and no outbound stanza is lost', {
+        timeout: 60_000,
+    }, async () => {
+        server = await startProsody({ accounts: { sender: 's', receiver: 'r' } });
+        const sender = await use('sender');
+        const receiver = await use('receiver');
+        const got = new Map<string, number>();
+        receiver.handleMessage(NS_TEST, 'seq', (m: IncomingMessage) => {
+            got.set(m.payload.text(), (got.get(m.payload.text()) ?? 0) + 1);
+        });
+        const senderStates = states(sender);
+        const receiverStates = states(receiver);
+
+        const total = 60;
+        const deliveries: Array<Promise<void>> = [];
+        const failures: Error[] = [];
+        for (let i = 0; i < total; i++) {
+            const msg = el(
+                'message',
+                { to: 'receiver@localhost', type: 'normal', id: `m${i}` },
+                el('seq', { xmlns: NS_TEST }, String(i)),
+            );
+            deliveries.push(sender.send(msg).catch((err: Error) => void failures.push(err)));
+            if (i === 20) await server.kill();
+            if (i === 40) await server.start();
+            await new Promise((r) => setTimeout(r, 25));
+        }
+        let settled = 0;
+        for (const d of deliveries) void d.then(() => settled++);
+        await waitFor(
+            () => settled === total,
+            20_000,
+            () => `every send to settle (${settled} of ${total})`,
+        );
+        assert.deepEqual(failures, [], 'every send settled successfully');
+        await waitFor(
+            () => got.size === total,
+            20_000,
+            () => `all ${total} messages (have ${got.size})`,
+        );
+        const missing = Array.from({ length: total }, (_, i) => String(i)).filter((k) => !got.has(k));
+        assert.deepEqual(missing, []);
+        assert.equal(sender.state, 'online');
+        assert.equal(receiver.state, 'online');
+        assert.ok(senderStates.includes('offline') || senderStates.includes('resuming'), senderStates.join(' > '));
+        assert.ok(receiverStates.includes('online'));
+        assert.equal(sender.queued, 0);
+        // Duplicates are possible only for stanzas the dead server handled but never acknowledged.
+        const duplicates = [...got.values()].filter((n) => n > 1).length;
+        assert.ok(duplicates <= 5, `${duplicates} duplicates`);
+    });
+
+    test('a graceful server restart (system-shutdown) is survived the same way', { timeout: 60_000 }, async () => {
+        server = await startProsody({ accounts: { alice: 'a', bob: 'b' } });
+        const alice = await use('alice');
+        const bob = await use('bob');
+        bob.handleIq('get', ECHO, 'echo', (req) => el('echo', { xmlns: ECHO }, req.payload.text()));
+        await server.stop();
+        await waitFor(() => alice.state !== 'online', 5000, 'alice offline');
+        const pending = alice.request('bob@localhost', 'get', el('ping', { xmlns: 'urn:xmpp:ping' }), {
+            timeoutMs: 20_000,
+        });
+        await server.start();
+        await nextState(alice, 'online', 15_000);
+        await waitFor(() => bob.state === 'online', 15_000, 'bob online');
+        // The request queued while offline went out on the new session (answered by bob's server on its behalf).
+        await pending;
+        assert.equal((await alice.request(bob.jid, 'get', el('echo', { xmlns: ECHO }, 'again')))?.text(), 'again');
+    });
+});
+
+describe('hostile peers', () => {
+    test('a stanza over the account limit closes the stream with policy-violation; the session reconnects', {
+        timeout: 60_000,
+    }, async () => {
+        server = await startProsody({ accounts: { small: 's', big: 'b' } });
+        const small = await use('small', { limits: { maxStanzaBytes: 16 * 1024 } });
+        const big = await use('big');
+        small.handleIq('get', ECHO, 'echo', (req) => el('echo', { xmlns: ECHO }, req.payload.text()));
+        const warnings: string[] = [];
+        const seen = states(small);
+        small.on('warning', (e) => warnings.push(e.message));
+        await big.send(el('message', { to: small.jid }, el('body', {}, 'x'.repeat(64 * 1024))));
+        await waitFor(() => seen.includes('offline') || seen.includes('resuming'), 5000, 'the stream to be closed');
+        await nextState(small, 'online', 15_000);
+        assert.equal((await big.request(small.jid, 'get', el('echo', { xmlns: ECHO }, 'fine')))?.text(), 'fine');
+        assert.match(server.log(), /policy-violation/);
+    });
+});
