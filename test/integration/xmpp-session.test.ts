@@ -125,6 +125,24 @@ describe('TLS and authentication per account', () => {
         await s.close();
     });
 
+    test('without a configured host the server is found through DNS SRV (RFC 6120 §3.2)', { timeout: 30_000 }, async () => {
+        const asked: string[] = [];
+        const s = await use('carol', {
+            host: undefined,
+            port: undefined,
+            resource: 'srv',
+            resolveSrv: async (name) => {
+                asked.push(name);
+                return [
+                    { name: server.host, port: server.port, priority: 10, weight: 5 },
+                    { name: 'unreachable.invalid', port: 1, priority: 20, weight: 5 },
+                ];
+            },
+        });
+        assert.deepEqual(asked, ['_xmpp-client._tcp.localhost']);
+        assert.match(s.jid ?? '', /\/srv$/);
+    });
+
     test('without TLS the password still never travels as PLAIN: SCRAM-SHA-1 logs in', {
         timeout: 30_000,
     }, async () => {
@@ -317,6 +335,45 @@ describe('access rules per namespace', () => {
         await assert.rejects(grace.request(contacts.jid, 'get', el('echo', { xmlns: ECHO })), {
             condition: 'forbidden',
         });
+    });
+});
+
+describe('payload handlers for messages and presence', () => {
+    test('a message payload reaches its handlers; from a JID the rules refuse it is answered forbidden', { timeout: 30_000 }, async () => {
+        const NS_DATA = 'urn:derlink:test:data';
+        const guarded = sessions.find((s) => s.account.local === 'guarded') as Session;
+        const dave = sessions.find((s) => s.account.local === 'dave') as Session;
+        const erin = sessions.find((s) => s.account.local === 'erin') as Session;
+        const got: string[] = [];
+        const handle = guarded.handleMessage(NS_DATA, 'reading', (m) => {
+            got.push(`${m.from.split('/')[0]}:${m.payload.text()}`);
+        });
+        const dropped = guarded.addAccessHook(NS_DATA, (from) => from.startsWith('dave@'));
+        const bounced: XmlElement[] = [];
+        erin.on('message', (m) => {
+            if (m.attr('type') === 'error') bounced.push(m);
+        });
+        await dave.send(el('message', { to: guarded.jid }, el('reading', { xmlns: NS_DATA }, '42')));
+        await erin.send(el('message', { to: guarded.jid, id: 'denied-1' }, el('reading', { xmlns: NS_DATA }, '13')));
+        await waitFor(() => got.length === 1 && bounced.length === 1, 5000, 'one delivery and one bounce');
+        assert.deepEqual(got, ['dave@localhost:42']);
+        assert.equal(bounced[0]?.attr('id'), 'denied-1');
+        assert.equal(StanzaError.fromStanza(bounced[0] as XmlElement).condition, 'forbidden');
+        handle.dispose();
+        dropped.dispose();
+    });
+
+    test('a presence extension reaches its handler (directed presence)', { timeout: 30_000 }, async () => {
+        const NS_CAPS = 'http://jabber.org/protocol/caps';
+        const dave = sessions.find((s) => s.account.local === 'dave') as Session;
+        const erin = sessions.find((s) => s.account.local === 'erin') as Session;
+        const seen: string[] = [];
+        erin.handlePresence(NS_CAPS, 'c', (p) => {
+            seen.push(`${p.from}|${p.payload.attr('node')}`);
+        });
+        await dave.send(el('presence', { to: erin.jid }, el('c', { xmlns: NS_CAPS, node: 'https://derlink.example/hp', ver: 'x', hash: 'sha-1' })));
+        await waitFor(() => seen.length === 1, 5000, 'the caps element');
+        assert.equal(seen[0], `${dave.jid}|https://derlink.example/hp`);
     });
 });
 

@@ -65,6 +65,11 @@ function account(id: string, user: string, extra: Record<string, unknown> = {}) 
     };
 }
 
+/** A node of the loaded flow, typed for what the tests use (helper spies add call:<method> events). */
+function node(id: string): AnyNode {
+    return helper.getNode(id) as unknown as AnyNode;
+}
+
 function statusTexts(node: AnyNode): string[] {
     const texts: string[] = [];
     node.on('call:status', (call) => texts.push(String((call.args[0] as { text?: string }).text ?? '')));
@@ -119,11 +124,11 @@ describe('xmpp-account + xmpp-presence', () => {
         timeout: 30_000,
     }, async () => {
         await helper.load([accountNode, presenceNode, catchNode], flow(), credentials);
-        const hp = helper.getNode('pres-hp') as AnyNode;
-        const agg = helper.getNode('pres-agg') as AnyNode;
+        const hp = node('pres-hp');
+        const agg = node('pres-agg');
         const hpStatus = statusTexts(hp);
         const aggOut: Array<Record<string, unknown>> = [];
-        (helper.getNode('out-agg') as AnyNode).on('input', (m) => aggOut.push(m));
+        node('out-agg').on('input', (m) => aggOut.push(m));
         await waitFor(
             () => hasStatus(hpStatus, 'online'),
             10_000,
@@ -168,9 +173,9 @@ describe('xmpp-account + xmpp-presence', () => {
 
     test('bad input reaches a Catch node with a code; the node keeps working', { timeout: 30_000 }, async () => {
         await helper.load([accountNode, presenceNode, catchNode], flow(), credentials);
-        const hp = helper.getNode('pres-hp') as AnyNode;
+        const hp = node('pres-hp');
         const caught: Array<{ error: { code: string; message: string } }> = [];
-        (helper.getNode('caught') as AnyNode).on('input', (m) => caught.push(m as never));
+        node('caught').on('input', (m) => caught.push(m as never));
         hp.receive({ operation: 'explode' });
         hp.receive({ operation: 'subscribe' });
         hp.receive({ operation: 'set', payload: { show: 'sleepy' } });
@@ -186,7 +191,7 @@ describe('xmpp-account + xmpp-presence', () => {
         assert.match(caught.map((c) => c.error.message).join('\n'), /needs the peer's JID in msg.topic/);
         assert.match(caught.map((c) => c.error.message).join('\n'), /show must be online, away/);
         const out: unknown[] = [];
-        (helper.getNode('out-hp') as AnyNode).on('input', (m) => out.push(m));
+        node('out-hp').on('input', (m) => out.push(m));
         hp.receive({ operation: 'roster' });
         await waitFor(() => out.length > 0, 5000, 'roster answer');
     });
@@ -198,7 +203,7 @@ describe('xmpp-account + xmpp-presence', () => {
             'acc-hp': { password: 'wrong-secret-1' },
             'acc-agg': credentials['acc-agg'],
         });
-        const hp = helper.getNode('pres-hp') as AnyNode;
+        const hp = node('pres-hp');
         const texts = statusTexts(hp);
         await waitFor(
             () => hasStatus(texts, 'auth-failed'),
@@ -214,9 +219,9 @@ describe('xmpp-account + xmpp-presence', () => {
         timeout: 30_000,
     }, async () => {
         await helper.load([accountNode, presenceNode, catchNode], flow({ jid: 'no-at-sign' }), credentials);
-        const hp = helper.getNode('pres-hp') as AnyNode;
+        const hp = node('pres-hp');
         const caught: Array<{ error: { code: string; message: string } }> = [];
-        (helper.getNode('caught') as AnyNode).on('input', (m) => caught.push(m as never));
+        node('caught').on('input', (m) => caught.push(m as never));
         hp.receive({ operation: 'get' });
         await waitFor(() => caught.length === 1, 5000, 'the configuration error at Catch');
         assert.equal(caught[0]?.error.code, 'CONFIG');
@@ -226,9 +231,9 @@ describe('xmpp-account + xmpp-presence', () => {
 
     test('closing the flow closes the session (the peer sees it go unavailable)', { timeout: 30_000 }, async () => {
         await helper.load([accountNode, presenceNode, catchNode], flow(), credentials);
-        const agg = helper.getNode('pres-agg') as AnyNode;
+        const agg = node('pres-agg');
         const aggOut: Array<Record<string, unknown>> = [];
-        (helper.getNode('out-agg') as AnyNode).on('input', (m) => aggOut.push(m));
+        node('out-agg').on('input', (m) => aggOut.push(m));
         agg.receive({ operation: 'subscribe', topic: 'heatpump@localhost' });
         await waitFor(
             () => aggOut.some((m) => (m.payload as { available?: boolean }).available === true),
@@ -239,9 +244,9 @@ describe('xmpp-account + xmpp-presence', () => {
         const remaining = flow().filter((n) => !['acc-hp', 'pres-hp', 'out-hp'].includes(n.id));
         await helper.unload();
         await helper.load([accountNode, presenceNode, catchNode], remaining, { 'acc-agg': credentials['acc-agg'] });
-        const agg2 = helper.getNode('pres-agg') as AnyNode;
+        const agg2 = node('pres-agg');
         const out2: Array<Record<string, unknown>> = [];
-        (helper.getNode('out-agg') as AnyNode).on('input', (m) => out2.push(m));
+        node('out-agg').on('input', (m) => out2.push(m));
         agg2.receive({ operation: 'get', topic: 'heatpump@localhost' });
         await waitFor(() => out2.some((m) => (m.xmpp as { event: string }).event === 'snapshot'), 5000, 'snapshot');
         const snap = out2.find((m) => (m.xmpp as { event: string }).event === 'snapshot') as {

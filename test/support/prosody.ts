@@ -23,6 +23,13 @@ export interface ProsodyOptions {
     dir?: string;
     /** Log level written to prosody.log. */
     logLevel?: 'debug' | 'info' | 'warn';
+    /**
+     * Serve a self-signed certificate for the domain (no CA), as a home server often does; accounts
+     * then need `allowSelfSigned` or a pinned fingerprint. Default false: a throwaway CA signs it.
+     */
+    selfSigned?: boolean;
+    /** Fixed loopback ports (the demo); default: free ports, kept in `dir` across restarts. */
+    ports?: { c2s: number; direct: number };
 }
 
 export interface Prosody {
@@ -32,7 +39,7 @@ export interface Prosody {
     readonly port: number;
     /** Direct TLS client port (XEP-0368). */
     readonly directTlsPort: number;
-    /** PEM of the CA that signed the server certificate (trust this per account). */
+    /** PEM of the CA that signed the server certificate (trust this per account); with `selfSigned`, the certificate itself. */
     readonly caPem: string;
     /** SHA-256 fingerprint of the server certificate, colon-separated. */
     readonly fingerprint: string;
@@ -70,12 +77,78 @@ export async function freePort(): Promise<number> {
     });
 }
 
-function writeCertificates(dir: string, domain: string): { caPem: string; fingerprint: string } {
+function writeCertificates(dir: string, domain: string, selfSigned: boolean): { caPem: string; fingerprint: string } {
     const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', '/CN=DERlink test CA']);
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${domain}.key`, '-out', 'server.csr', '-subj', `/CN=${domain}`]);
+    if (selfSigned) {
+        rmSync(path.join(dir, 'ca.pem'), { force: true });
+        // One certificate, its own issuer, naming the domain (tls.checkServerIdentity still applies).
+        run([
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-keyout',
+            `${domain}.key`,
+            '-out',
+            `${domain}.crt`,
+            '-days',
+            '365',
+            '-subj',
+            `/CN=${domain}`,
+            '-addext',
+            `subjectAltName=DNS:${domain}`,
+            '-addext',
+            'extendedKeyUsage=serverAuth',
+        ]);
+        const pem = readFileSync(path.join(dir, `${domain}.crt`), 'utf8');
+        return { caPem: pem, fingerprint: new X509Certificate(pem).fingerprint256 };
+    }
+    run([
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=DERlink test CA',
+    ]);
+    run([
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${domain}.key`,
+        '-out',
+        'server.csr',
+        '-subj',
+        `/CN=${domain}`,
+    ]);
     writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=DNS:${domain}\nextendedKeyUsage=serverAuth\n`);
-    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${domain}.crt`, '-days', '30', '-extfile', 'san.ext']);
+    run([
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${domain}.crt`,
+        '-days',
+        '30',
+        '-extfile',
+        'san.ext',
+    ]);
     const cert = new X509Certificate(readFileSync(path.join(dir, `${domain}.crt`)));
     return { caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'), fingerprint: cert.fingerprint256 };
 }
@@ -95,24 +168,34 @@ export async function startProsody(options: ProsodyOptions): Promise<Prosody> {
     const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'derlink-prosody-'));
     mkdirSync(path.join(dir, 'data'), { recursive: true });
     const certFile = path.join(dir, `${domain}.crt`);
-    let certs: { caPem: string; fingerprint: string };
-    if (existsSync(certFile) && existsSync(path.join(dir, 'ca.pem'))) {
-        certs = {
-            caPem: readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
-            fingerprint: new X509Certificate(readFileSync(certFile)).fingerprint256,
-        };
-    } else {
-        certs = writeCertificates(dir, domain);
+    const selfSigned = options.selfSigned === true;
+    let certs: { caPem: string; fingerprint: string } | undefined;
+    if (existsSync(certFile)) {
+        // Reuse the certificate of a kept directory if it is of the kind asked for and valid for another day.
+        const cert = new X509Certificate(readFileSync(certFile));
+        const caFile = path.join(dir, 'ca.pem');
+        const fresh = Date.parse(cert.validTo) > Date.now() + 86_400_000;
+        if (fresh && selfSigned && cert.issuer === cert.subject) {
+            certs = { caPem: cert.toString(), fingerprint: cert.fingerprint256 };
+        } else if (fresh && !selfSigned && existsSync(caFile)) {
+            certs = { caPem: readFileSync(caFile, 'utf8'), fingerprint: cert.fingerprint256 };
+        }
     }
+    certs ??= writeCertificates(dir, domain, selfSigned);
     const accountDir = path.join(dir, 'data', encodePart(domain), 'accounts');
     mkdirSync(accountDir, { recursive: true });
     for (const [user, password] of Object.entries(options.accounts)) {
-        writeFileSync(path.join(accountDir, `${encodePart(user)}.dat`), `return {\n\t["password"] = ${luaString(password)};\n};\n`);
+        writeFileSync(
+            path.join(accountDir, `${encodePart(user)}.dat`),
+            `return {\n\t["password"] = ${luaString(password)};\n};\n`,
+        );
     }
     const portsFile = path.join(dir, 'ports.json');
-    const ports: { c2s: number; direct: number } = existsSync(portsFile)
-        ? JSON.parse(readFileSync(portsFile, 'utf8'))
-        : { c2s: await freePort(), direct: await freePort() };
+    const ports: { c2s: number; direct: number } =
+        options.ports ??
+        (existsSync(portsFile)
+            ? JSON.parse(readFileSync(portsFile, 'utf8'))
+            : { c2s: await freePort(), direct: await freePort() });
     writeFileSync(portsFile, JSON.stringify(ports));
     const config = path.join(dir, 'prosody.cfg.lua');
     writeFileSync(
@@ -180,7 +263,9 @@ VirtualHost ${luaString(domain)}
             const deadline = Date.now() + 20_000;
             while (Date.now() < deadline) {
                 if (p.exitCode !== null) {
-                    throw new Error(`Prosody exited with ${p.exitCode} while starting:\n${output}\n${server.log().slice(-2000)}`);
+                    throw new Error(
+                        `Prosody exited with ${p.exitCode} while starting:\n${output}\n${server.log().slice(-2000)}`,
+                    );
                 }
                 if ((await canConnect(ports.c2s)) && (await canConnect(ports.direct))) return;
                 await new Promise((r) => setTimeout(r, 50));

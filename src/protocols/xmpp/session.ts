@@ -130,7 +130,7 @@ export interface IqRequest {
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing answers an empty result
 export type IqHandler = (request: IqRequest) => Promise<XmlElement | undefined | void> | XmlElement | undefined | void;
 
-/** A message addressed to this account, with the payload element a handler was registered for. */
+/** A message or presence addressed to this account, with the payload element a handler was registered for. */
 export interface IncomingMessage {
     from: string;
     type: string;
@@ -201,7 +201,8 @@ export class Session extends EventEmitter<SessionEvents> {
     readonly #outbox: OutItem[] = [];
     readonly #pending = new Map<string, PendingIq>();
     readonly #iqHandlers = new Map<string, IqHandler>();
-    readonly #messageHandlers = new Map<string, Set<MessageHandler>>();
+    /** Handlers by `kind ns name`, kind being message or presence. */
+    readonly #payloadHandlers = new Map<string, Set<MessageHandler>>();
     readonly #features = new Map<string, number>();
     readonly #roster = new Map<string, RosterItem>();
     readonly #peers = new Map<string, Map<string, PeerPresence>>();
@@ -432,14 +433,23 @@ export class Session extends EventEmitter<SessionEvents> {
 
     /** Receives messages carrying a `<name xmlns=ns/>` payload. Several handlers may listen. */
     handleMessage(ns: string, name: string, handler: MessageHandler): Disposable {
-        const key = `${ns} ${name}`;
-        const set = this.#messageHandlers.get(key) ?? new Set<MessageHandler>();
-        this.#messageHandlers.set(key, set);
+        return this.#addPayloadHandler('message', ns, name, handler);
+    }
+
+    /** Receives presence stanzas carrying a `<name xmlns=ns/>` extension (e.g. XEP-0115 caps). */
+    handlePresence(ns: string, name: string, handler: MessageHandler): Disposable {
+        return this.#addPayloadHandler('presence', ns, name, handler);
+    }
+
+    #addPayloadHandler(kind: 'message' | 'presence', ns: string, name: string, handler: MessageHandler): Disposable {
+        const key = `${kind} ${ns} ${name}`;
+        const set = this.#payloadHandlers.get(key) ?? new Set<MessageHandler>();
+        this.#payloadHandlers.set(key, set);
         set.add(handler);
         return {
             dispose: () => {
                 set.delete(handler);
-                if (set.size === 0) this.#messageHandlers.delete(key);
+                if (set.size === 0) this.#payloadHandlers.delete(key);
             },
         };
     }
@@ -855,21 +865,28 @@ export class Session extends EventEmitter<SessionEvents> {
     }
 
     #onMessage(message: XmlElement): void {
-        const type = message.attr('type') ?? 'normal';
-        const from = message.attr('from') ?? this.account.bare;
         this.emit('message', message);
-        if (type === 'error') return;
-        for (const payload of message.elements()) {
-            const handlers = this.#messageHandlers.get(`${payload.ns} ${payload.local}`);
+        if (message.attr('type') === 'error') return;
+        this.#dispatchPayloads('message', message);
+    }
+
+    /**
+     * Hands each payload of a message or presence to the handlers registered for it, after
+     * the access check. A refused message is answered `forbidden`; a refused presence is dropped.
+     */
+    #dispatchPayloads(kind: 'message' | 'presence', stanza: XmlElement): void {
+        const from = stanza.attr('from') ?? this.account.bare;
+        const type = stanza.attr('type') ?? (kind === 'message' ? 'normal' : 'available');
+        for (const payload of stanza.elements()) {
+            const handlers = this.#payloadHandlers.get(`${kind} ${payload.ns} ${payload.local}`);
             if (!handlers || handlers.size === 0) continue;
-            if (!this.allows(payload.ns, message.attr('from'))) {
-                this.#replyError(
-                    message,
-                    new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`),
-                );
+            if (!this.allows(payload.ns, stanza.attr('from'))) {
+                const denied = new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`);
+                if (kind === 'message') this.#replyError(stanza, denied);
+                else this.emit('warning', denied);
                 return;
             }
-            const incoming: IncomingMessage = { from, type, id: message.attr('id'), payload, stanza: message };
+            const incoming: IncomingMessage = { from, type, id: stanza.attr('id'), payload, stanza };
             for (const h of handlers) {
                 Promise.resolve()
                     .then(() => h(incoming))
@@ -905,6 +922,7 @@ export class Session extends EventEmitter<SessionEvents> {
             return;
         }
         if (type === 'error' || type === 'probe') return;
+        this.#dispatchPayloads('presence', p);
         const presence = parsePresence(p);
         if (!presence || presence.jid === this.#jid) return;
         let resources = this.#peers.get(presence.bare);
