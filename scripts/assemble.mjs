@@ -15,4 +15,5 @@ for (const dir of ['locales', 'resources']) {
     const from = path.join(root, 'nodes', dir);
     if (existsSync(from)) cpSync(from, path.join(out, dir), { recursive: true });
 }
-if (existsSync(path.join(root, 'icons'))) cpSync(path.join(root, 'icons'), path.join(out, 'icons'), { recursive: true });
+if (existsSync(path.join(root, 'icons')))
+    cpSync(path.join(root, 'icons'), path.join(out, 'icons'), { recursive: true });

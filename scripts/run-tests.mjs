@@ -26,8 +26,13 @@ if (files.length === 0) {
 }
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
-    console.error(`Tests need Node 22.9 or later (this is ${process.version}); run them through npm, which uses the pinned Node 24.`);
+    console.error(
+        `Tests need Node 22.9 or later (this is ${process.version}); run them through npm, which uses the pinned Node 24.`,
+    );
     process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
+    cwd: root,
+    stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -125,7 +125,9 @@ describe('TLS and authentication per account', () => {
         await s.close();
     });
 
-    test('without a configured host the server is found through DNS SRV (RFC 6120 §3.2)', { timeout: 30_000 }, async () => {
+    test('without a configured host the server is found through DNS SRV (RFC 6120 §3.2)', {
+        timeout: 30_000,
+    }, async () => {
         const asked: string[] = [];
         const s = await use('carol', {
             host: undefined,
@@ -339,7 +341,9 @@ describe('access rules per namespace', () => {
 });
 
 describe('payload handlers for messages and presence', () => {
-    test('a message payload reaches its handlers; from a JID the rules refuse it is answered forbidden', { timeout: 30_000 }, async () => {
+    test('a message payload reaches its handlers; from a JID the rules refuse it is answered forbidden', {
+        timeout: 30_000,
+    }, async () => {
         const NS_DATA = 'urn:derlink:test:data';
         const guarded = sessions.find((s) => s.account.local === 'guarded') as Session;
         const dave = sessions.find((s) => s.account.local === 'dave') as Session;
@@ -371,7 +375,13 @@ describe('payload handlers for messages and presence', () => {
         erin.handlePresence(NS_CAPS, 'c', (p) => {
             seen.push(`${p.from}|${p.payload.attr('node')}`);
         });
-        await dave.send(el('presence', { to: erin.jid }, el('c', { xmlns: NS_CAPS, node: 'https://derlink.example/hp', ver: 'x', hash: 'sha-1' })));
+        await dave.send(
+            el(
+                'presence',
+                { to: erin.jid },
+                el('c', { xmlns: NS_CAPS, node: 'https://derlink.example/hp', ver: 'x', hash: 'sha-1' }),
+            ),
+        );
         await waitFor(() => seen.length === 1, 5000, 'the caps element');
         assert.equal(seen[0], `${dave.jid}|https://derlink.example/hp`);
     });

@@ -9,6 +9,7 @@ function hasCommand(cmd: string): boolean {
 }
 
 function hasPackage(pkg: string): boolean {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
     const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
     return r.status === 0 && r.stdout.includes('install ok installed');
 }
@@ -19,12 +20,17 @@ let updated = false;
  * Makes sure the packages are installed. `commands` maps a package to the command it must
  * provide; packages without an entry are checked with dpkg.
  */
-export function ensureDebianPackages(packages: readonly string[], commands: Readonly<Record<string, string>> = {}): void {
+export function ensureDebianPackages(
+    packages: readonly string[],
+    commands: Readonly<Record<string, string>> = {},
+): void {
     const missing = packages.filter((p) => (commands[p] ? !hasCommand(commands[p] as string) : !hasPackage(p)));
     if (missing.length === 0) return;
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     if (!isRoot || !hasCommand('apt-get')) {
-        throw new Error(`Missing Debian package(s): ${missing.join(' ')}. Install them with: apt-get install ${missing.join(' ')}`);
+        throw new Error(
+            `Missing Debian package(s): ${missing.join(' ')}. Install them with: apt-get install ${missing.join(' ')}`,
+        );
     }
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     if (!updated) {

@@ -881,7 +881,10 @@ export class Session extends EventEmitter<SessionEvents> {
             const handlers = this.#payloadHandlers.get(`${kind} ${payload.ns} ${payload.local}`);
             if (!handlers || handlers.size === 0) continue;
             if (!this.allows(payload.ns, stanza.attr('from'))) {
-                const denied = new StanzaError('forbidden', `${bareOrSelf(from)} may not use ${payload.ns} on this account`);
+                const denied = new StanzaError(
+                    'forbidden',
+                    `${bareOrSelf(from)} may not use ${payload.ns} on this account`,
+                );
                 if (kind === 'message') this.#replyError(stanza, denied);
                 else this.emit('warning', denied);
                 return;
