@@ -1,4 +1,11 @@
-import { normaliseFingerprint, parseAccessRules, parseJid, type SessionOptions, XmppError } from '../protocols/xmpp';
+import {
+    JidMatcher,
+    normaliseFingerprint,
+    parseAccessRules,
+    parseJid,
+    type SessionOptions,
+    XmppError,
+} from '../protocols/xmpp';
 
 /** The `xmpp-account` config node's properties, as the editor saves them. */
 export interface XmppAccountConfig {
@@ -36,11 +43,13 @@ export function numberField(
     min: number,
     max: number,
     label: string,
+    integer = false,
 ): number {
-    if (value === undefined || value === '') return fallback;
+    if (value === undefined || String(value).trim() === '') return fallback;
     const n = typeof value === 'number' ? value : Number(String(value).trim());
-    if (!Number.isFinite(n) || n < min || n > max)
-        throw bad(`${label} must be a number from ${min} to ${max} (got "${value}")`);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+        throw bad(`${label} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max} (got "${value}")`);
+    }
     return n;
 }
 
@@ -72,6 +81,12 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
         throw bad('The CA certificate must be PEM (-----BEGIN CERTIFICATE-----)');
     const reconnectMin = numberField(config.reconnectMin, 1, 0.1, 3600, 'Minimum reconnect delay');
     const reconnectMax = numberField(config.reconnectMax, 60, reconnectMin, 86_400, 'Maximum reconnect delay');
+    const allowlist = listField(config.allowlist);
+    try {
+        new JidMatcher(allowlist);
+    } catch (err) {
+        throw bad(`Allowlist: ${(err as Error).message}`);
+    }
     let access: SessionOptions['access'];
     try {
         access = parseAccessRules(config.accessRules ?? '');
@@ -88,7 +103,7 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
             allowSelfSigned: config.allowSelfSigned === true,
         },
         presence: {
-            priority: numberField(config.priority, 0, -128, 127, 'Priority'),
+            priority: numberField(config.priority, 0, -128, 127, 'Priority', true),
             ...(config.presenceStatus ? { status: config.presenceStatus } : {}),
         },
         subscriptions: oneOf(
@@ -97,7 +112,7 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
             'none',
             'Subscription policy',
         ),
-        allowlist: listField(config.allowlist),
+        allowlist,
         access,
         defaultAccess: oneOf(config.defaultAccess, ['all', 'roster', 'none'] as const, 'all', 'Default access'),
         streamManagement: config.streamManagement !== false,
@@ -113,6 +128,6 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
     const host = config.host?.trim();
     if (host) options.host = host;
     if (config.port !== undefined && config.port !== '')
-        options.port = numberField(config.port, 5222, 1, 65_535, 'Port');
+        options.port = numberField(config.port, 5222, 1, 65_535, 'Port', true);
     return options;
 }

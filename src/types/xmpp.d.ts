@@ -54,6 +54,9 @@ declare module '@xmpp/connection-tcp' {
         write(data: string): Promise<void>;
         disconnect(): Promise<unknown>;
         socketParameters(service: unknown): unknown;
+        headerElement(): unknown;
+        header(element: unknown): string;
+        _status(status: string, ...args: unknown[]): void;
         footer(element: unknown): string;
         footerElement(): unknown;
         _attachSocket(socket: unknown): void;

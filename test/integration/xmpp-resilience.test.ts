@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { el } from '../../src/protocols/xml';
-import type { IncomingMessage, Session, SessionState } from '../../src/protocols/xmpp';
+import { el, type XmlElement } from '../../src/protocols/xml';
+import { type IncomingMessage, type Session, type SessionState, StanzaError } from '../../src/protocols/xmpp';
 import { type Prosody, startProsody } from '../support/prosody';
 import { nextState, online, waitFor } from '../support/xmpp';
 
@@ -150,7 +150,7 @@ describe('server crash and restart', () => {
 });
 
 describe('hostile peers', () => {
-    test('a stanza over the account limit closes the stream with policy-violation; the session reconnects', {
+    test('a stanza over the account limit is dropped and bounced; the session stays online and is not poisoned', {
         timeout: 60_000,
     }, async () => {
         server = await startProsody({ accounts: { small: 's', big: 'b' } });
@@ -160,10 +160,31 @@ describe('hostile peers', () => {
         const warnings: string[] = [];
         const seen = states(small);
         small.on('warning', (e) => warnings.push(e.message));
-        await big.send(el('message', { to: small.jid }, el('body', {}, 'x'.repeat(64 * 1024))));
-        await waitFor(() => seen.includes('offline') || seen.includes('resuming'), 5000, 'the stream to be closed');
-        await nextState(small, 'online', 15_000);
+        const bounced: XmlElement[] = [];
+        big.on('message', (m) => {
+            if (m.attr('type') === 'error') bounced.push(m);
+        });
+        await big.send(el('message', { to: small.jid, id: 'huge' }, el('body', {}, 'x'.repeat(64 * 1024))));
+        await waitFor(() => bounced.length === 1, 5000, 'the policy-violation bounce at the sender');
+        assert.equal(bounced[0]?.attr('id'), 'huge');
+        assert.equal(StanzaError.fromStanza(bounced[0] as XmlElement).condition, 'policy-violation');
+        assert.ok(
+            warnings.some((w) => /Dropped a <message\/> from big@localhost.*larger than 16384/.test(w)),
+            warnings.join('\n'),
+        );
+        assert.deepEqual(seen, [], 'the session never left online');
         assert.equal((await big.request(small.jid, 'get', el('echo', { xmlns: ECHO }, 'fine')))?.text(), 'fine');
-        assert.match(server.log(), /policy-violation/);
+
+        // Sent while the receiver is offline, the stanza waits in offline storage and is delivered at the
+        // next login: it must not knock the session off line again and again.
+        await small.close();
+        await big.send(el('message', { to: 'small@localhost', id: 'stored' }, el('body', {}, 'y'.repeat(64 * 1024))));
+        const again = await use('small', { limits: { maxStanzaBytes: 16 * 1024 } });
+        const againStates = states(again);
+        again.handleIq('get', ECHO, 'echo', (req) => el('echo', { xmlns: ECHO }, req.payload.text()));
+        await waitFor(() => bounced.length === 2, 5000, 'the bounce of the stored message');
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual(againStates, [], 'still online after the stored oversized message');
+        assert.equal((await big.request(again.jid, 'get', el('echo', { xmlns: ECHO }, 'ok')))?.text(), 'ok');
     });
 });

@@ -59,10 +59,22 @@ export function accountOptions(server: Prosody, user: string, extra: Partial<Ses
 
 /** A started session that is online (or rejects with the state it ended in). */
 export async function online(server: Prosody, user: string, extra: Partial<SessionOptions> = {}): Promise<Session> {
-    const session = new Session(accountOptions(server, user, extra));
+    const steps: string[] = [];
+    const t0 = Date.now();
+    const session = new Session({
+        logger: {
+            debug: (m) => steps.push(`${Date.now() - t0} ms ${m}`),
+            warn: (m) => steps.push(`${Date.now() - t0} ms WARN ${m}`),
+        },
+        ...accountOptions(server, user, extra),
+    });
     const up = nextState(session, 'online', 10_000);
     session.start();
-    await up;
+    try {
+        await up;
+    } catch (err) {
+        throw new Error(`${(err as Error).message}; steps: ${steps.join(' | ')}`);
+    }
     return session;
 }
 

@@ -55,12 +55,11 @@ export class XmlElement {
         let node: XmlElement | undefined = this;
         let root: XmlElement = this;
         while (node) {
-            const v = node.attrs[key];
-            if (v !== undefined) return v;
+            if (Object.hasOwn(node.attrs, key)) return node.attrs[key];
             root = node;
             node = node.parent;
         }
-        return root.scope?.[prefix];
+        return root.scope && Object.hasOwn(root.scope, prefix) ? root.scope[prefix] : undefined;
     }
 
     /** True when the local name (and, if given, the namespace) match exactly. */
@@ -122,8 +121,21 @@ export class XmlElement {
     /** A deep copy, detached from any parent; namespaces in scope at this element are carried along. */
     clone(): XmlElement {
         const copy = new XmlElement(this.name, { ...this.attrs });
-        for (const c of this.children) copy.#add(typeof c === 'string' ? c : c.clone());
         if (this.parent || this.scope) copy.scope = this.#inScope();
+        // Iterative, like serialize: trees from peers can be deep.
+        const stack: Array<[XmlElement, XmlElement]> = [[this, copy]];
+        while (stack.length > 0) {
+            const [from, to] = stack.pop() as [XmlElement, XmlElement];
+            for (const c of from.children) {
+                if (typeof c === 'string') {
+                    to.#add(c);
+                } else {
+                    const child = new XmlElement(c.name, { ...c.attrs });
+                    to.#add(child);
+                    stack.push([c, child]);
+                }
+            }
+        }
         return copy;
     }
 

@@ -28,7 +28,8 @@ function assertChars(text: string, what: string): void {
     }
 }
 
-const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+// CR is written as a reference: a raw one would be turned into LF by the reader (XML 1.0 §2.11).
+const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;' };
 const ATTR_ESCAPES: Record<string, string> = {
     '&': '&amp;',
     '<': '&lt;',
@@ -43,7 +44,7 @@ const ATTR_ESCAPES: Record<string, string> = {
 /** Escapes character data; throws XML_INVALID_CHAR for characters XML cannot carry. */
 export function escapeText(text: string): string {
     assertChars(text, 'Text');
-    return text.replace(/[&<>]/g, (c) => TEXT_ESCAPES[c] ?? c);
+    return text.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] ?? c);
 }
 
 /** Escapes an attribute value (quotes and whitespace included, so values survive normalisation). */
@@ -57,10 +58,12 @@ const NAME =
     /^[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*(?::[A-Za-z_\u00C0-\uFFFD][\w.\-\u00B7\u00C0-\uFFFD]*)?$/;
 
 export function assertName(name: string, what = 'Element name'): void {
-    if (!NAME.test(name)) {
+    if (!NAME.test(name) || findInvalidChar(name) !== -1) {
         throw new XmlError('XML_INVALID_CHAR', `${what} "${name.slice(0, 40)}" is not a valid XML name`);
     }
 }
+
+const MAX_REFERENCE = 64;
 
 const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
@@ -77,7 +80,8 @@ export function decodeEntities(text: string, onError: (offset: number, message: 
     for (let amp = text.indexOf('&'); amp !== -1; amp = text.indexOf('&', last)) {
         out += text.slice(last, amp);
         const semi = text.indexOf(';', amp + 1);
-        const ref = semi === -1 || semi - amp > 12 ? '' : text.slice(amp + 1, semi);
+        // Long enough for numeric references with leading zeros; the value itself is checked below.
+        const ref = semi === -1 || semi - amp > MAX_REFERENCE ? '' : text.slice(amp + 1, semi);
         if (ref === '') onError(amp, 'Bare "&" or unterminated reference');
         let decoded: string | undefined;
         if (ref.startsWith('#')) {
@@ -95,7 +99,7 @@ export function decodeEntities(text: string, onError: (offset: number, message: 
             if (!valid) onError(amp, `Character reference &${ref}; names a character XML 1.0 forbids`);
             decoded = String.fromCodePoint(code);
         } else {
-            decoded = PREDEFINED[ref];
+            decoded = Object.hasOwn(PREDEFINED, ref) ? PREDEFINED[ref] : undefined;
             if (decoded === undefined) onError(amp, `Undeclared entity &${ref};`);
         }
         out += decoded;

@@ -57,37 +57,35 @@ function fail(code: XmlErrorCode, message: string, text?: string, offset?: numbe
 }
 
 /**
- * Checks what fast-xml-parser does not: forbidden declarations, characters XML cannot carry,
- * and every `&` reference outside comments and CDATA (only the five predefined entities and
- * numeric references are accepted; nothing is ever expanded from a DTD).
+ * One pass over the raw text, before fast-xml-parser sees it, for what it does not check or
+ * checks too late: forbidden declarations, characters XML cannot carry, every `&` reference
+ * outside comments, CDATA and processing instructions (only the five predefined entities and
+ * numeric references; nothing is ever expanded from a DTD), `]]>` in text, text or a second
+ * root outside the root element, and the depth and element limits, so that a hostile nesting
+ * is refused before any parser builds it.
  */
-function prescan(text: string): void {
+function prescan(text: string, limits: XmlLimits): void {
     const bad = findInvalidChar(text);
     if (bad !== -1) {
-        fail(
-            'XML_INVALID_CHAR',
-            `Character U+${(text.codePointAt(bad) ?? 0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML 1.0`,
-            text,
-            bad,
-        );
+        const code = (text.codePointAt(bad) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+        fail('XML_INVALID_CHAR', `Character U+${code} is not allowed in XML 1.0`, text, bad);
     }
     let i = 0;
+    let depth = 0;
+    let elements = 0;
+    let roots = 0;
     while (i < text.length) {
         const lt = text.indexOf('<', i);
         const segmentEnd = lt === -1 ? text.length : lt;
-        const amp = text.indexOf('&', i);
-        if (amp !== -1 && amp < segmentEnd) {
-            checkReferences(text, i, segmentEnd);
-        }
+        if (segmentEnd > i) checkText(text, i, segmentEnd, depth);
         if (lt === -1) break;
         if (text.startsWith('<!--', lt)) {
-            const end = text.indexOf('-->', lt + 4);
-            if (end === -1) fail('XML_MALFORMED', 'Unterminated comment', text, lt);
-            i = end + 3;
+            i = skipTo(text, lt, '-->', 'Unterminated comment');
         } else if (text.startsWith('<![CDATA[', lt)) {
-            const end = text.indexOf(']]>', lt + 9);
-            if (end === -1) fail('XML_MALFORMED', 'Unterminated CDATA section', text, lt);
-            i = end + 3;
+            if (depth === 0) fail('XML_MALFORMED', 'CDATA section outside the root element', text, lt);
+            i = skipTo(text, lt, ']]>', 'Unterminated CDATA section');
+        } else if (text.startsWith('<?', lt)) {
+            i = skipTo(text, lt, '?>', 'Unterminated processing instruction');
         } else if (text.startsWith('<!', lt)) {
             const word = /^<!([A-Z]+)/.exec(text.slice(lt, lt + 12))?.[1] ?? '';
             fail('XML_FORBIDDEN', `<!${word}> declarations are not accepted (no DTDs, no entity expansion)`, text, lt);
@@ -95,9 +93,53 @@ function prescan(text: string): void {
             const gt = findTagEnd(text, lt);
             if (gt === -1) fail('XML_MALFORMED', 'Unterminated tag', text, lt);
             checkReferences(text, lt, gt);
+            if (text[lt + 1] === '/') {
+                depth--;
+            } else {
+                if (depth === 0 && ++roots > 1)
+                    fail('XML_MALFORMED', 'Document has more than one root element', text, lt);
+                if (++elements > limits.maxElements) {
+                    fail('XML_LIMIT', `Document has more than ${limits.maxElements} elements`, text, lt);
+                }
+                if (depth + 1 > limits.maxDepth) {
+                    const name = /^<([^\s/>]+)/.exec(text.slice(lt, lt + 100))?.[1] ?? '?';
+                    fail(
+                        'XML_LIMIT',
+                        `Element <${name}> is nested ${depth + 1} deep, more than the limit of ${limits.maxDepth}`,
+                        text,
+                        lt,
+                    );
+                }
+                if (text[gt - 1] !== '/') depth++;
+            }
             i = gt + 1;
         }
     }
+    if (roots === 0) throw new XmlError('XML_MALFORMED', 'Document has no root element');
+}
+
+/** Index just past `terminator`, searching from `from`; fails when there is none. */
+function skipTo(text: string, from: number, terminator: string, unterminated: string): number {
+    const end = text.indexOf(terminator, from + 2);
+    if (end === -1) fail('XML_MALFORMED', unterminated, text, from);
+    return end + terminator.length;
+}
+
+/** Character data between markup: references, `]]>`, and nothing but whitespace outside the root. */
+function checkText(text: string, from: number, to: number, depth: number): void {
+    if (depth === 0) {
+        for (let k = from; k < to; k++) {
+            const c = text.charCodeAt(k);
+            if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) {
+                fail('XML_MALFORMED', 'Text outside the root element', text, k);
+            }
+        }
+        return;
+    }
+    const amp = text.indexOf('&', from);
+    if (amp !== -1 && amp < to) checkReferences(text, from, to);
+    const cdataEnd = text.indexOf(']]>', from);
+    if (cdataEnd !== -1 && cdataEnd < to) fail('XML_MALFORMED', '"]]>" is not allowed in text', text, cdataEnd);
 }
 
 /** Index of the '>' closing the tag opened at `lt`, skipping quoted attribute values. */
@@ -139,18 +181,27 @@ function textValue(raw: string): string {
  * Errors are XmlError with a code, and a line, column and context when the input has one.
  */
 export function parseXml(input: string | Uint8Array, options: XmlParseOptions = {}): XmlElement {
+    if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+        throw new TypeError(`parseXml needs a string or a Uint8Array, not ${input === null ? 'null' : typeof input}`);
+    }
     const limits: XmlLimits = { ...DEFAULT_XML_LIMITS, ...definedOnly(options) };
+    for (const [name, value] of Object.entries(limits)) {
+        if (!Number.isInteger(value) || value < 1) {
+            throw new RangeError(`XML limit ${name} must be a positive integer (got ${String(value)})`);
+        }
+    }
     const bytes = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
     if (bytes > limits.maxBytes) {
         throw new XmlError('XML_LIMIT', `Document is ${bytes} bytes, more than the limit of ${limits.maxBytes}`);
     }
     const text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: false }).decode(input);
-    prescan(text);
+    prescan(text, limits);
 
     const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
     if (valid !== true) {
         const { line, col, msg } = valid.err;
-        throw new XmlError('XML_MALFORMED', msg, { line, column: col, context: lineContext(text, line, col) });
+        const brief = msg.length > 200 ? `${msg.slice(0, 200)}…` : msg;
+        throw new XmlError('XML_MALFORMED', brief, { line, column: col, context: lineContext(text, line, col) });
     }
 
     let tree: FxpNode[];
@@ -161,15 +212,7 @@ export function parseXml(input: string | Uint8Array, options: XmlParseOptions = 
     }
 
     const roots = tree.filter((n) => elementName(n) !== undefined);
-    const strayText = tree.some((n) => typeof n['#text'] === 'string' && (n['#text'] as string).trim() !== '');
-    if (roots.length !== 1 || strayText) {
-        throw new XmlError(
-            'XML_MALFORMED',
-            roots.length === 0
-                ? 'Document has no root element'
-                : 'Document must have exactly one root element and no text outside it',
-        );
-    }
+    if (roots.length !== 1) throw new XmlError('XML_MALFORMED', 'Document must have exactly one root element');
     const root = convert(roots[0] as FxpNode, limits, options.keepWhitespace === true);
     if (options.scope) root.scope = options.scope;
     return root;

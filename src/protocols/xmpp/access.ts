@@ -129,11 +129,12 @@ export class AccessControl {
     }
 }
 
-/** Parses the editor's rule text: one `namespace = pattern, pattern` per line; `#` starts a comment. */
+/** Parses the editor's rule text: one `namespace = pattern, pattern` per line; ` #` starts a comment. */
 export function parseAccessRules(text: string): AccessRule[] {
     const rules: AccessRule[] = [];
     text.split(/\r?\n/).forEach((line, i) => {
-        const body = line.replace(/#.*$/, '').trim();
+        // '#' starts a comment at the start of a line or after a space; inside a namespace (disco#info) it does not.
+        const body = line.replace(/(^|\s)#.*$/, '').trim();
         if (body === '') return;
         const eq = body.indexOf('=');
         if (eq <= 0) throw new Error(`Access rule line ${i + 1}: expected "namespace = jid, domain, roster or *"`);

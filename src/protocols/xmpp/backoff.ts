@@ -2,6 +2,9 @@
  * Reconnect delays: exponential growth from `minMs` to `maxMs`, with "equal jitter"
  * (half the delay fixed, half random) so a fleet restarting together does not reconnect together.
  */
+/** The longest delay setTimeout can hold (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface BackoffOptions {
     minMs: number;
     maxMs: number;
@@ -18,12 +21,17 @@ export class Backoff {
     #attempt = 0;
 
     constructor(options: BackoffOptions) {
-        if (!(options.minMs > 0) || !(options.maxMs >= options.minMs)) {
-            throw new RangeError(`Backoff needs 0 < minMs <= maxMs (got ${options.minMs}, ${options.maxMs})`);
+        if (!(options.minMs > 0) || !(options.maxMs >= options.minMs) || !(options.maxMs <= MAX_TIMER_MS)) {
+            throw new RangeError(
+                `Backoff needs 0 < minMs <= maxMs <= ${MAX_TIMER_MS} (got ${options.minMs}, ${options.maxMs})`,
+            );
         }
+        const factor = options.factor ?? 2;
+        if (!Number.isFinite(factor) || factor < 1)
+            throw new RangeError(`Backoff factor must be a number >= 1 (got ${factor})`);
         this.#min = options.minMs;
         this.#max = options.maxMs;
-        this.#factor = options.factor ?? 2;
+        this.#factor = factor;
         this.#random = options.random ?? Math.random;
     }
 

@@ -78,7 +78,7 @@ export class StanzaError extends XmppError {
     readonly application: XmlElement | undefined;
 
     constructor(condition: string, text?: string, options: { type?: StanzaErrorType; application?: XmlElement } = {}) {
-        const known = STANZA_CONDITIONS[condition];
+        const known = Object.hasOwn(STANZA_CONDITIONS, condition) ? STANZA_CONDITIONS[condition] : undefined;
         const cond = known ? condition : 'undefined-condition';
         super(known?.code ?? 'REMOTE_ERROR', text ? `${cond}: ${text}` : cond, { condition: cond });
         this.name = 'StanzaError';
@@ -95,7 +95,7 @@ export class StanzaError extends XmppError {
             { type: this.type },
             el(this.condition, { xmlns: NS.STANZAS }),
             this.text ? el('text', { xmlns: NS.STANZAS }, this.text) : undefined,
-            this.application,
+            this.application ? standalone(this.application) : undefined,
         );
     }
 
@@ -108,21 +108,28 @@ export class StanzaError extends XmppError {
         if (!error) return new StanzaError('undefined-condition', 'error reply without an <error/> element');
         let condition: string | undefined;
         let text: string | undefined;
-        let application: XmlElement | undefined;
+        const foreign: XmlElement[] = [];
         for (const c of error.elements()) {
             if (c.ns === NS.STANZAS) {
                 if (c.local === 'text') text = c.text();
                 else condition ??= c.local;
             } else {
-                application ??= c;
+                foreign.push(c);
             }
         }
+        // A defined condition sent without its namespace (a common peer mistake) is still recognised.
+        if (!condition) {
+            const misplaced = foreign.find((c) => Object.hasOwn(STANZA_CONDITIONS, c.local));
+            if (misplaced) condition = misplaced.local;
+        }
+        const application = foreign.find((c) => c.local !== condition && c.local !== 'text');
         const legacy = error.attr('code');
-        if (!condition && legacy) condition = LEGACY_CODES[legacy];
+        if (!condition && legacy && Object.hasOwn(LEGACY_CODES, legacy)) condition = LEGACY_CODES[legacy];
         const type = error.attr('type') as StanzaErrorType | undefined;
         const typeOk = type && ['auth', 'cancel', 'continue', 'modify', 'wait'].includes(type);
         const detail =
-            text ?? (legacy && !STANZA_CONDITIONS[condition ?? ''] ? `legacy error code ${legacy}` : undefined);
+            text ??
+            (legacy && !Object.hasOwn(STANZA_CONDITIONS, condition ?? '') ? `legacy error code ${legacy}` : undefined);
         const result = new StanzaError(condition ?? 'undefined-condition', detail, {
             ...(typeOk ? { type } : {}),
             ...(application ? { application } : {}),
@@ -131,7 +138,32 @@ export class StanzaError extends XmppError {
     }
 }
 
-/** XEP-0086 §3: legacy numeric error codes to conditions. */
+/**
+ * A copy of `element` that can be placed anywhere: detached, with the declaration of its own
+ * prefix (or default namespace) written on it when that came from an ancestor.
+ */
+function standalone(element: XmlElement): XmlElement {
+    const copy = element.clone();
+    const used = new Set<string>([copy.prefix]);
+    const stack = [copy];
+    while (stack.length > 0) {
+        const e = stack.pop() as XmlElement;
+        used.add(e.prefix);
+        for (const a of Object.keys(e.attrs))
+            if (a.includes(':') && !a.startsWith('xmlns:')) used.add(a.slice(0, a.indexOf(':')));
+        stack.push(...e.elements());
+    }
+    for (const prefix of used) {
+        if (prefix === 'xml') continue;
+        const key = prefix ? `xmlns:${prefix}` : 'xmlns';
+        const ns = copy.lookupNs(prefix);
+        if (!Object.hasOwn(copy.attrs, key) && ns !== undefined) copy.attrs[key] = ns;
+    }
+    copy.scope = undefined;
+    return copy;
+}
+
+/** XEP-0086 §4: legacy numeric error codes to conditions. */
 const LEGACY_CODES: Readonly<Record<string, string>> = Object.freeze({
     '302': 'redirect',
     '400': 'bad-request',
@@ -146,7 +178,8 @@ const LEGACY_CODES: Readonly<Record<string, string>> = Object.freeze({
     '409': 'conflict',
     '500': 'internal-server-error',
     '501': 'feature-not-implemented',
-    '502': 'remote-server-not-found',
+    '502': 'service-unavailable',
     '503': 'service-unavailable',
     '504': 'remote-server-timeout',
+    '510': 'service-unavailable',
 });

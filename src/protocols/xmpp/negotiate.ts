@@ -22,6 +22,8 @@ export interface NegotiationOptions {
     streamManagement: boolean;
     /** Bound on each step (each server answer). */
     stepTimeoutMs: number;
+    /** Called with the name of each step as it starts (debug logging). */
+    trace?: (step: string) => void;
 }
 
 export interface NegotiationResult {
@@ -141,21 +143,28 @@ export async function negotiate(
     o: NegotiationOptions,
     resume?: { id: string; h: number },
 ): Promise<NegotiationResult> {
+    const trace = o.trace ?? (() => {});
+    trace('open stream');
     await stream.open({ domain: o.domain });
+    trace('features');
     let features = await expectFeatures(stream, o.stepTimeoutMs);
 
     if (!stream.isSecure() && o.tls === 'starttls') {
         if (!features.child('starttls', NS.TLS)) {
             throw new XmppError('TLS_FAILED', 'Server does not offer STARTTLS; refusing to continue unencrypted');
         }
+        trace('starttls');
         await startTls(stream, o);
+        trace('restart after TLS');
         await stream.restart();
         features = await expectFeatures(stream, o.stepTimeoutMs);
     } else if (!stream.isSecure() && features.child('starttls', NS.TLS)?.child('required', NS.TLS)) {
         throw new XmppError('TLS_FAILED', 'Server requires TLS but the account is set to no TLS');
     }
 
+    trace('authenticate');
     await authenticate(stream, features, o);
+    trace('restart after SASL');
     await stream.restart();
     features = await expectFeatures(stream, o.stepTimeoutMs);
 
@@ -170,6 +179,7 @@ export async function negotiate(
 
     if (resume) {
         if (smOffered) {
+            trace('resume');
             await stream.sendElement(resumeElement(resume.id, resume.h));
             const answer = await stream.inbox.next(o.stepTimeoutMs, 'stream resumption');
             if (answer.is('resumed', NS.SM)) {
@@ -180,11 +190,15 @@ export async function negotiate(
         result.resumeFailed = true;
     }
 
+    trace('bind');
     result.jid = await bind(stream, o);
     const session = features.child('session', NS.SESSION);
     if (session && !session.child('optional', NS.SESSION)) {
         await negotiationIq(stream, el('session', { xmlns: NS.SESSION }), 'Session establishment', o.stepTimeoutMs);
     }
-    if (smOffered) result.sm = await enableSm(stream, o);
+    if (smOffered) {
+        trace('enable stream management');
+        result.sm = await enableSm(stream, o);
+    }
     return result;
 }

@@ -71,6 +71,8 @@ export class ScramSha1 implements SaslMechanism {
         if (this.#serverSignature) throw authFailed('SCRAM: unexpected second challenge');
         const attrs = scramAttributes(serverFirst);
         if (attrs.has('e')) throw authFailed(`SCRAM: server error ${attrs.get('e')}`);
+        // RFC 5802 §5.1: an unknown mandatory extension must make authentication fail.
+        if (attrs.has('m')) throw authFailed('SCRAM: the server requires an extension (m=) that is not supported');
         const nonce = attrs.get('r') ?? '';
         const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
         const iterations = Number(attrs.get('i'));
@@ -116,7 +118,12 @@ export class Plain implements SaslMechanism {
     }
 
     initial(): string {
-        return `\u0000${this.#credentials.username}\u0000${this.#credentials.password}`;
+        const { username, password } = this.#credentials;
+        // RFC 4616 §2: NUL separates the fields, so it cannot appear in them.
+        if (username.includes('\u0000') || password.includes('\u0000')) {
+            throw authFailed('PLAIN: the user name or password contains NUL, which PLAIN cannot carry');
+        }
+        return `\u0000${username}\u0000${password}`;
     }
 
     respond(): string {
@@ -139,7 +146,7 @@ export function chooseMechanism(
     if (offered.includes('PLAIN')) {
         if (secure) return new Plain(credentials);
         throw authFailed(
-            'The server offers only PLAIN on an unencrypted stream; DERlink refuses to send a password in clear',
+            `The server offers ${offered.join(', ')} on an unencrypted stream; of these DERlink supports only PLAIN, and refuses to send a password in clear`,
         );
     }
     throw authFailed(

@@ -26,7 +26,14 @@ import {
     rosterQuery,
     type SubscriptionPolicy,
 } from './roster';
-import { createStream, DEFAULT_STREAM_LIMITS, type StreamLimits, type StreamTarget, type XmppStream } from './stream';
+import {
+    createStream,
+    DEFAULT_STREAM_LIMITS,
+    type DroppedStanza,
+    type StreamLimits,
+    type StreamTarget,
+    type XmppStream,
+} from './stream';
 import { ackElement, ackRequestElement, type OutItem, readH, StreamManagement, stampDelay } from './stream-management';
 import type { TlsMode, TlsTrust } from './tls';
 
@@ -546,6 +553,7 @@ export class Session extends EventEmitter<SessionEvents> {
         try {
             stream = await createStream(this.account.domain, this.#limits, this.#o.connectTimeoutMs);
             this.#stream = stream;
+            stream.on('dropped', (d: DroppedStanza) => this.#onDropped(d));
             const target = await this.#target(stream.redirect);
             await stream.connectTo(target, this.#o.connectTimeoutMs);
             if (this.#closing) throw new XmppError('CLOSED', 'closed while connecting');
@@ -559,6 +567,7 @@ export class Session extends EventEmitter<SessionEvents> {
                     trust: this.#o.trust ?? {},
                     streamManagement: this.#o.streamManagement,
                     stepTimeoutMs: this.#o.connectTimeoutMs,
+                    trace: (step) => this.#o.logger?.debug?.(`${this.account.bare}: ${step}`),
                 },
                 this.#sm.id ? { id: this.#sm.id, h: this.#sm.inbound } : undefined,
             );
@@ -672,7 +681,7 @@ export class Session extends EventEmitter<SessionEvents> {
                     : 'offline';
         if (code !== 'SESSION_LOST') {
             this.#o.logger?.warn?.(
-                `${this.account.bare}: ${error.message}; next attempt in ${Math.round(delay / 100) / 10} s`,
+                `${this.account.bare}: ${error.message || error.name}; next attempt in ${Math.round(delay / 100) / 10} s`,
             );
         }
         this.#setState(state, { error, retryInMs: delay });
@@ -762,6 +771,27 @@ export class Session extends EventEmitter<SessionEvents> {
             else this.#onPresence(e);
         } catch (err) {
             this.emit('warning', err as Error);
+        }
+    }
+
+    /**
+     * A stanza the parser refused (over a size or shape limit). It counts as handled for XEP-0198,
+     * so the server does not send it again; a request or message is answered policy-violation so
+     * the sender learns it was refused.
+     */
+    #onDropped(d: DroppedStanza): void {
+        if (!STANZA_NAMES.has(d.name)) return;
+        this.#sm.received();
+        const from = d.attrs.from ?? this.account.domain;
+        const type = d.attrs.type;
+        this.emit('warning', new XmppError('PROTOCOL_ERROR', `Dropped a <${d.name}/> from ${from}: ${d.reason}`));
+        const answerable =
+            (d.name === 'iq' && (type === 'get' || type === 'set')) || (d.name === 'message' && type !== 'error');
+        if (answerable && this.#flowing) {
+            const error = new StanzaError('policy-violation', `Stanza refused: ${d.reason}`);
+            this.#transmit(
+                this.#internalItem(el(d.name, { type: 'error', id: d.attrs.id, to: d.attrs.from }, error.toElement())),
+            );
         }
     }
 
@@ -1075,7 +1105,13 @@ export function pickSrv(records: readonly SrvRecord[], random = Math.random): Sr
     const group = usable.filter((r) => r.priority === best);
     const total = group.reduce((s, r) => s + r.weight, 0);
     if (total === 0) return group[Math.floor(random() * group.length)];
-    let pick = random() * total;
+    // Weight-0 records keep the small chance RFC 2782 gives them: 1 in total + 1.
+    const zero = group.filter((r) => r.weight === 0);
+    let pick = random() * (zero.length > 0 ? total + 1 : total);
+    if (zero.length > 0) {
+        if (pick < 1) return zero[Math.floor(pick * zero.length)];
+        pick -= 1;
+    }
     for (const r of group) {
         pick -= r.weight;
         if (pick < 0) return r;

@@ -84,16 +84,48 @@ export class StreamLimitError extends XmppError {
     }
 }
 
+/** A stanza the parser refused and did not build: its name and attributes, and why. */
+export interface DroppedStanza {
+    name: string;
+    attrs: Record<string, string>;
+    reason: string;
+}
+
+/**
+ * Beyond this many characters even a stanza that is being skipped closes the stream: the
+ * parser underneath buffers an unfinished text run, and that buffer must stay bounded.
+ */
+function hardLimit(limits: StreamLimits): number {
+    return Math.max(8 * limits.maxStanzaBytes, limits.maxStanzaBytes + 1024 * 1024);
+}
+
+/**
+ * xmpp.js's parser with limits. A stanza over a limit is skipped (not built) and reported as
+ * `dropped`, so that one oversized message (which the server would otherwise redeliver from
+ * offline storage at every login) cannot keep an account off line. Only input no skipping
+ * can bound (a text run over the hard limit) or malformed XML closes the stream.
+ */
 function defineParser(lib: XmppLib, limits: StreamLimits): new () => LtxParser {
+    const hard = hardLimit(limits);
     return class LimitedParser extends lib.Parser {
-        #stanzaChars = 0;
+        /** Characters of the stanza being read (to within one socket read). */
+        #chars = 0;
+        /** Depth inside the current stanza; 0 between stanzas. */
         #depth = 0;
         #elements = 0;
+        #top: { name: string; attrs: Record<string, string> } | undefined;
+        #skipping: DroppedStanza | undefined;
         #failed = false;
 
         override write(data: string): void {
             if (this.#failed) return;
-            this.#stanzaChars += data.length;
+            if (this.#depth === 0 && !this.#skipping) {
+                // Between stanzas, whitespace keepalives count for nothing; a stanza starts at its '<'.
+                const lt = data.indexOf('<');
+                this.#chars += lt === -1 ? (data.trim() === '' ? 0 : data.length) : data.length - lt;
+            } else {
+                this.#chars += data.length;
+            }
             try {
                 super.write(data);
             } catch (err) {
@@ -104,60 +136,80 @@ function defineParser(lib: XmppLib, limits: StreamLimits): new () => LtxParser {
                 );
                 return;
             }
-            if (!this.#failed && this.#stanzaChars > limits.maxStanzaBytes) {
-                this.#fail(
-                    'limit',
-                    new StreamLimitError(`Server sent a stanza larger than ${limits.maxStanzaBytes} characters`),
-                );
+            if (this.#failed) return;
+            if (this.#chars > hard) {
+                this.#fail('limit', new StreamLimitError(`Server sent a stanza larger than ${hard} characters`));
+            } else if (this.#depth > 0 && !this.#skipping && this.#chars > limits.maxStanzaBytes) {
+                this.#skip(`larger than ${limits.maxStanzaBytes} characters`);
             }
         }
 
         override onStartElement(name: string, attrs: Record<string, string>): void {
             if (this.#failed) return;
-            if (this.root) {
-                this.#depth++;
-                this.#elements++;
-                if (this.#depth > limits.maxDepth) {
+            if (!this.root) {
+                if (Object.keys(attrs).length > limits.maxAttributes) {
                     this.#fail(
                         'limit',
-                        new StreamLimitError(`Server sent a stanza nested deeper than ${limits.maxDepth}`),
+                        new StreamLimitError(
+                            `Server sent a stream header with more than ${limits.maxAttributes} attributes`,
+                        ),
                     );
                     return;
                 }
-                if (this.#elements > limits.maxElements) {
-                    this.#fail(
-                        'limit',
-                        new StreamLimitError(`Server sent a stanza with more than ${limits.maxElements} elements`),
-                    );
-                    return;
-                }
-            }
-            if (Object.keys(attrs).length > limits.maxAttributes) {
-                this.#fail(
-                    'limit',
-                    new StreamLimitError(`Server sent an element with more than ${limits.maxAttributes} attributes`),
-                );
+                super.onStartElement(name, attrs);
+                this.#chars = 0;
                 return;
             }
-            super.onStartElement(name, attrs);
+            this.#depth++;
+            if (this.#depth === 1) {
+                this.#top = { name, attrs: { ...attrs } };
+                this.#elements = 0;
+            }
+            this.#elements++;
+            if (this.#skipping) return;
+            if (Object.keys(attrs).length > limits.maxAttributes) {
+                this.#skip(`an element has more than ${limits.maxAttributes} attributes`);
+            } else if (this.#depth > limits.maxDepth) {
+                this.#skip(`nested deeper than ${limits.maxDepth}`);
+            } else if (this.#elements > limits.maxElements) {
+                this.#skip(`more than ${limits.maxElements} elements`);
+            } else {
+                super.onStartElement(name, attrs);
+            }
         }
 
         override onEndElement(name: string): void {
             if (this.#failed) return;
-            super.onEndElement(name);
-            if (this.#depth > 0) this.#depth--;
             if (this.#depth === 0) {
-                // A top-level element (or the stream) has ended: start counting the next stanza afresh.
-                this.#stanzaChars = 0;
-                this.#elements = 0;
+                super.onEndElement(name); // the end of the stream
+                return;
             }
+            this.#depth--;
+            if (this.#skipping) {
+                if (this.#depth === 0) {
+                    const dropped = this.#skipping;
+                    this.#skipping = undefined;
+                    this.#chars = 0;
+                    this.emit('dropped', dropped);
+                }
+                return;
+            }
+            super.onEndElement(name);
+            if (this.#depth === 0) this.#chars = 0;
         }
 
         override onText(text: string): void {
-            if (this.#failed) return;
+            if (this.#failed || this.#skipping) return;
             // Whitespace between stanzas (keepalives) is not a stanza of its own.
             if (this.cursor === this.root && text.trim() === '') return;
             super.onText(text);
+        }
+
+        /** Stops building the current stanza; the rest of it is read and thrown away. */
+        #skip(reason: string): void {
+            const top = this.#top ?? { name: '?', attrs: {} };
+            this.#skipping = { name: top.name, attrs: top.attrs, reason };
+            this.cursor = this.root;
         }
 
         #fail(event: 'error' | 'limit', err: Error): void {
@@ -181,13 +233,42 @@ function defineStreamClass(lib: XmppLib) {
             this.on('disconnect', () => this.inbox.fail(new XmppError('SESSION_LOST', 'Connection closed')));
         }
 
-        override socketParameters(
-            target: StreamTarget,
-        ): TlsSocketParameters | { host: string; port: number; noDelay: boolean } {
-            // noDelay: stanzas are small and latency matters more than packet count (no Nagle delays).
+        /**
+         * Opens the stream (RFC 6120 §4.2). Unlike @xmpp/connection's own open(), it listens for the
+         * server's header before writing ours: on loopback with TLS the answer can arrive before the
+         * write callback, and a listener attached after the write would miss it.
+         */
+        override async open(options: { domain: string; lang?: string }): Promise<LtxElement> {
+            this._status('opening');
+            const header = this.headerElement() as LtxElement;
+            header.attrs.to = options.domain;
+            if (options.lang) header.attrs['xml:lang'] = options.lang;
+            this.root = header;
+            this._attachParser(new this.Parser());
+            const opened = new Promise<LtxElement>((resolve, reject) => {
+                const onOpen = (el: LtxElement) => {
+                    this.off('error', onError);
+                    resolve(el);
+                };
+                const onError = (err: Error) => {
+                    this.off('open', onOpen);
+                    reject(err);
+                };
+                this.once('open', onOpen);
+                this.once('error', onError);
+            });
+            await this.write(this.header(header));
+            return withTimeout(
+                opened,
+                this.timeout,
+                () => new XmppError('TIMEOUT', `Server did not open the stream within ${this.timeout} ms`),
+            );
+        }
+
+        override socketParameters(target: StreamTarget): TlsSocketParameters | { host: string; port: number } {
             return target.direct
                 ? { host: target.host, port: target.port, domain: target.domain, trust: target.trust }
-                : { host: target.host, port: target.port, noDelay: true };
+                : { host: target.host, port: target.port };
         }
 
         async connectTo(target: StreamTarget, timeoutMs: number): Promise<void> {
@@ -200,6 +281,8 @@ function defineStreamClass(lib: XmppLib) {
                     `No connection to ${target.host}:${target.port} within ${timeoutMs} ms`,
                 );
             });
+            // Stanzas are small and latency matters more than packet count: no Nagle delays.
+            (this.socket as { setNoDelay?: (on: boolean) => void } | null)?.setNoDelay?.(true);
         }
 
         async upgradeToTls(domain: string, trust: TlsTrust, timeoutMs: number): Promise<void> {
@@ -216,8 +299,38 @@ function defineStreamClass(lib: XmppLib) {
             this._attachSocket(secure);
         }
 
-        async sendElement(element: XmlElement): Promise<void> {
-            await this.write(element.toString());
+        /**
+         * Writes are gathered until the event loop has finished the current I/O (setImmediate) and
+         * go out as one socket write: replies and acknowledgements to one incoming burst share
+         * packets, with Nagle off.
+         */
+        sendElement(element: XmlElement): Promise<void> {
+            let data: string;
+            try {
+                data = element.toString();
+            } catch (err) {
+                return Promise.reject(err);
+            }
+            return new Promise<void>((resolve, reject) => {
+                this.#batch.push({ data, resolve, reject });
+                if (this.#batch.length === 1) setImmediate(() => this.#flush());
+            });
+        }
+
+        #batch: Array<{ data: string; resolve: () => void; reject: (err: Error) => void }> = [];
+
+        #flush(): void {
+            const batch = this.#batch;
+            this.#batch = [];
+            if (batch.length === 0) return;
+            this.write(batch.map((b) => b.data).join('')).then(
+                () => {
+                    for (const b of batch) b.resolve();
+                },
+                (err: Error) => {
+                    for (const b of batch) b.reject(err);
+                },
+            );
         }
 
         destroy(): void {
@@ -228,6 +341,7 @@ function defineStreamClass(lib: XmppLib) {
         async closeGracefully(timeoutMs: number): Promise<void> {
             if (!this.socket) return;
             const closed = new Promise<void>((resolve) => this.once('disconnect', () => resolve()));
+            if (this.#batch.length > 0) this.#flush(); // what was sent before closing goes first
             try {
                 await this.write(this.footer(this.footerElement()));
             } catch {
@@ -239,6 +353,7 @@ function defineStreamClass(lib: XmppLib) {
 
         override _attachParser(parser: LtxParser): void {
             super._attachParser(parser);
+            parser.on('dropped', (info: DroppedStanza) => this.emit('dropped', info));
             parser.on('limit', (err: Error) => {
                 this._streamError('policy-violation').catch(() => {});
                 this.emit('error', err);
