@@ -6,6 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import type { ChildMessage } from './child';
 import { type BenchRow, markdownTable, textTable } from './lib';
@@ -107,6 +108,24 @@ function writeSummary(): void {
         '',
     ];
     writeFileSync(path.join(RESULTS_DIR, 'summary.md'), lines.join('\n'));
+    updateReadme(results);
+}
+
+/** The README's performance table is generated: it is rewritten between its bench markers. */
+function updateReadme(results: Array<{ bench: string; rows: BenchRow[] }>): void {
+    const readme = path.join(ROOT, 'README.md');
+    if (!existsSync(readme)) return;
+    const text = readFileSync(readme, 'utf8');
+    const start = '<!-- bench:start -->';
+    const end = '<!-- bench:end -->';
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    if (i === -1 || j < i) return;
+    const rows = results.flatMap((r) => r.rows);
+    const dates = rows.map((r) => r.date).sort();
+    const when = `Measured ${dates[dates.length - 1]?.slice(0, 10) ?? '?'} on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${[...new Set(rows.map((r) => r.node))].join(', ')}.`;
+    const block = `${start}\n${when}\n\n${markdownTable(rows)}\n${end}`;
+    writeFileSync(readme, text.slice(0, i) + block + text.slice(j + end.length));
 }
 
 async function main(): Promise<void> {
