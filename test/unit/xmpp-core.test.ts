@@ -6,7 +6,8 @@ import { Backoff } from '../../src/protocols/xmpp/backoff';
 import { STANZA_CONDITIONS, StanzaError, XmppError } from '../../src/protocols/xmpp/errors';
 import { NS } from '../../src/protocols/xmpp/namespaces';
 import { acceptsSubscription, parsePresence, parseRosterQuery, presenceStanza } from '../../src/protocols/xmpp/roster';
-import { pickSrv, type SrvRecord } from '../../src/protocols/xmpp/session';
+import type { SrvRecord } from '../../src/protocols/xmpp/session-types';
+import { pickSrv } from '../../src/protocols/xmpp/srv';
 import {
     ackElement,
     ackRequestElement,

@@ -17,18 +17,20 @@ export { bareJid, type Jid, JidError, parseJid, sameJid, tryParseJid } from './j
 export { NS } from './namespaces';
 export type { OwnPresence, PeerPresence, RosterItem, SubscriptionPolicy } from './roster';
 export { Plain, ScramSha1 } from './sasl';
-export {
-    type IncomingMessage,
-    type IqHandler,
-    type IqRequest,
-    type MessageHandler,
-    pickSrv,
-    Session,
-    type SessionLogger,
-    type SessionOptions,
-    type SessionState,
-    type StateInfo,
-    type SubscriptionEvent,
-} from './session';
+export { Session } from './session';
+export type {
+    IncomingMessage,
+    IqHandler,
+    IqRequest,
+    MessageHandler,
+    SessionEvents,
+    SessionLogger,
+    SessionOptions,
+    SessionState,
+    SrvRecord,
+    StateInfo,
+    SubscriptionEvent,
+} from './session-types';
+export { pickSrv } from './srv';
 export { DEFAULT_STREAM_LIMITS, type StreamLimits } from './stream';
 export { normaliseFingerprint, type TlsMode, type TlsTrust } from './tls';
