@@ -130,7 +130,6 @@ export class TlsSocket extends EventEmitter {
 
     #attach(socket: tls.TLSSocket, params: { domain: string; trust: TlsTrust }): void {
         this.socket = socket;
-        socket.setNoDelay(true);
         socket.on('secureConnect', () => {
             try {
                 verifyPeer(socket, params.domain, params.trust);
