@@ -30,6 +30,10 @@ export interface ProsodyOptions {
     selfSigned?: boolean;
     /** Fixed loopback ports (the demo); default: free ports, kept in `dir` across restarts. */
     ports?: { c2s: number; direct: number };
+    /** SASL mechanisms the server must not offer (e.g. SCRAM-SHA-1, to test PLAIN). */
+    disableMechanisms?: string[];
+    /** Offer PLAIN on unencrypted streams too (to test that the client refuses it). */
+    plainInClear?: boolean;
 }
 
 export interface Prosody {
@@ -217,7 +221,8 @@ modules_disabled = { "s2s" }
 authentication = "internal_plain"
 storage = "internal"
 c2s_require_encryption = ${options.requireEncryption ? 'true' : 'false'}
-allow_unencrypted_plain_auth = false
+allow_unencrypted_plain_auth = ${options.plainInClear ? 'true' : 'false'}
+disable_sasl_mechanisms = { ${['DIGEST-MD5', ...(options.disableMechanisms ?? [])].map(luaString).join(', ')} }
 smacks_hibernation_time = ${options.hibernationSeconds ?? 60}
 certificates = ${luaString(dir)}
 VirtualHost ${luaString(domain)}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { XmppError } from '../../src/protocols/xmpp/errors';
-import { chooseMechanism, Plain, ScramSha1 } from '../../src/protocols/xmpp/sasl';
+import { chooseMechanism, Plain, ScramSha1, ScramSha256 } from '../../src/protocols/xmpp/sasl';
 
 // RFC 5802 §5: the SCRAM-SHA-1 example exchange (user "user", password "pencil").
 const RFC = {
@@ -153,6 +153,26 @@ describe('SCRAM-SHA-1 (RFC 5802)', () => {
     });
 });
 
+describe('SCRAM-SHA-256 (RFC 7677)', () => {
+    test('client-final and server signature match the RFC 7677 §3 example', async () => {
+        const m = new ScramSha256({ username: 'user', password: 'pencil' }, 'rOprNGfwEbeRWgbNEkqO');
+        assert.equal(m.name, 'SCRAM-SHA-256');
+        assert.equal(m.initial(), 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
+        const serverFirst = 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
+        assert.equal(
+            await m.respond(serverFirst),
+            'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+        );
+        assert.doesNotThrow(() => m.verifySuccess('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='));
+    });
+
+    test('a SCRAM-SHA-1 server signature does not pass for SCRAM-SHA-256', async () => {
+        const m = new ScramSha256({ username: 'user', password: 'pencil' }, 'rOprNGfwEbeRWgbNEkqO');
+        await m.respond('r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096');
+        assert.throws(() => m.verifySuccess('v=rmF9pqV8S7suAoZWja4dJRkFsKQ='), XmppError);
+    });
+});
+
 describe('PLAIN (RFC 4616)', () => {
     test('the initial response is NUL authcid NUL password, UTF-8 encoded (RFC 4616 §4 example)', () => {
         const plain = new Plain({ username: 'tim', password: 'tanstaaftanstaaf' });
@@ -197,6 +217,11 @@ describe('chooseMechanism', () => {
         assert.ok(chooseMechanism(['SCRAM-SHA-1'], false, creds) instanceof ScramSha1);
     });
 
+    test('SCRAM-SHA-256 is preferred over SCRAM-SHA-1 and PLAIN', () => {
+        assert.ok(chooseMechanism(['PLAIN', 'SCRAM-SHA-1', 'SCRAM-SHA-256'], true, creds) instanceof ScramSha256);
+        assert.ok(chooseMechanism(['SCRAM-SHA-256', 'PLAIN'], false, creds) instanceof ScramSha256);
+    });
+
     test('PLAIN is used only on a secure stream', async () => {
         assert.ok(chooseMechanism(['PLAIN', 'DIGEST-MD5'], true, creds) instanceof Plain);
         await expectAuthFailed(() => chooseMechanism(['PLAIN'], false, creds), /PLAIN.*unencrypted.*refuses/);
@@ -205,7 +230,7 @@ describe('chooseMechanism', () => {
     test('with nothing usable the message lists what the server offered and what DERlink supports', async () => {
         await expectAuthFailed(
             () => chooseMechanism(['DIGEST-MD5', 'SCRAM-SHA-1-PLUS', 'X-OAUTH2'], true, creds),
-            /offers DIGEST-MD5, SCRAM-SHA-1-PLUS, X-OAUTH2.*supports SCRAM-SHA-1 and PLAIN/,
+            /offers DIGEST-MD5, SCRAM-SHA-1-PLUS, X-OAUTH2.*supports SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN/,
         );
         await expectAuthFailed(() => chooseMechanism([], true, creds), /offers none/);
     });

@@ -65,11 +65,17 @@ async function startTls(stream: XmppStream, o: NegotiationOptions): Promise<void
     await stream.upgradeToTls(o.domain, o.trust, o.stepTimeoutMs);
 }
 
-async function authenticate(stream: XmppStream, features: XmlElement, o: NegotiationOptions): Promise<void> {
+async function authenticate(
+    stream: XmppStream,
+    features: XmlElement,
+    o: NegotiationOptions,
+    trace: (step: string) => void,
+): Promise<void> {
     const mechanisms = features.child('mechanisms', NS.SASL);
     if (!mechanisms) throw new XmppError('AUTH_FAILED', 'Server offers no SASL authentication');
     const offered = mechanisms.childrenNamed('mechanism', NS.SASL).map((m) => m.text().trim());
     const mech = chooseMechanism(offered, stream.isSecure(), o.credentials);
+    trace(`authenticate with ${mech.name} (offered: ${offered.join(' ')})`);
     await stream.sendElement(el('auth', { xmlns: NS.SASL, mechanism: mech.name }, b64(mech.initial())));
     for (let round = 0; round < 10; round++) {
         const answer = await stream.inbox.next(o.stepTimeoutMs, 'SASL authentication');
@@ -162,8 +168,7 @@ export async function negotiate(
         throw new XmppError('TLS_FAILED', 'Server requires TLS but the account is set to no TLS');
     }
 
-    trace('authenticate');
-    await authenticate(stream, features, o);
+    await authenticate(stream, features, o, trace);
     trace('restart after SASL');
     await stream.restart();
     features = await expectFeatures(stream, o.stepTimeoutMs);

@@ -6,9 +6,9 @@ const pbkdf2Async = promisify(pbkdf2);
 import { XmppError } from './errors';
 
 /**
- * SASL client mechanisms for XMPP (RFC 6120 §6): SCRAM-SHA-1 (RFC 5802, with the server
- * signature verified, so the server proves it knows the password too) and PLAIN (RFC 4616),
- * which is only ever used over TLS.
+ * SASL client mechanisms for XMPP (RFC 6120 §6): SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1
+ * (RFC 5802), with the server signature verified so the server proves it knows the password
+ * too, and PLAIN (RFC 4616), which is only ever used over TLS.
  */
 export interface SaslMechanism {
     readonly name: string;
@@ -48,15 +48,20 @@ function scramAttributes(message: string): Map<string, string> {
     return out;
 }
 
-export class ScramSha1 implements SaslMechanism {
-    readonly name = 'SCRAM-SHA-1';
+/** The SCRAM family (RFC 5802), with the hash as a parameter: SHA-1 (RFC 5802) or SHA-256 (RFC 7677). */
+abstract class Scram implements SaslMechanism {
+    abstract readonly name: string;
+    readonly #hash: 'sha1' | 'sha256';
+    readonly #keyLength: number;
     readonly #username: string;
     readonly #password: string;
     readonly #clientNonce: string;
     #clientFirstBare = '';
     #serverSignature: Buffer | undefined;
 
-    constructor(credentials: SaslCredentials, clientNonce = randomBytes(18).toString('base64')) {
+    constructor(hash: 'sha1' | 'sha256', credentials: SaslCredentials, clientNonce: string) {
+        this.#hash = hash;
+        this.#keyLength = hash === 'sha1' ? 20 : 32;
         this.#username = credentials.username;
         this.#password = credentials.password;
         this.#clientNonce = clientNonce;
@@ -85,16 +90,17 @@ export class ScramSha1 implements SaslMechanism {
                 `SCRAM: iteration count ${attrs.get('i')} is outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`,
             );
         }
-        const salted = await pbkdf2Async(this.#password.normalize('NFKC'), salt, iterations, 20, 'sha1');
-        const clientKey = createHmac('sha1', salted).update('Client Key').digest();
-        const storedKey = createHash('sha1').update(clientKey).digest();
+        const h = this.#hash;
+        const salted = await pbkdf2Async(this.#password.normalize('NFKC'), salt, iterations, this.#keyLength, h);
+        const clientKey = createHmac(h, salted).update('Client Key').digest();
+        const storedKey = createHash(h).update(clientKey).digest();
         const withoutProof = `c=biws,r=${nonce}`; // biws = base64("n,,"): no channel binding, no authzid
         const authMessage = `${this.#clientFirstBare},${serverFirst},${withoutProof}`;
-        const clientSignature = createHmac('sha1', storedKey).update(authMessage).digest();
+        const clientSignature = createHmac(h, storedKey).update(authMessage).digest();
         const proof = Buffer.alloc(clientKey.length);
         for (let i = 0; i < proof.length; i++) proof[i] = (clientKey[i] as number) ^ (clientSignature[i] as number);
-        const serverKey = createHmac('sha1', salted).update('Server Key').digest();
-        this.#serverSignature = createHmac('sha1', serverKey).update(authMessage).digest();
+        const serverKey = createHmac(h, salted).update('Server Key').digest();
+        this.#serverSignature = createHmac(h, serverKey).update(authMessage).digest();
         return `${withoutProof},p=${proof.toString('base64')}`;
     }
 
@@ -106,6 +112,22 @@ export class ScramSha1 implements SaslMechanism {
         if (v.length !== this.#serverSignature.length || !timingSafeEqual(v, this.#serverSignature)) {
             throw authFailed('SCRAM: the server signature is wrong; the server does not know the password');
         }
+    }
+}
+
+export class ScramSha1 extends Scram {
+    readonly name = 'SCRAM-SHA-1';
+
+    constructor(credentials: SaslCredentials, clientNonce = randomBytes(18).toString('base64')) {
+        super('sha1', credentials, clientNonce);
+    }
+}
+
+export class ScramSha256 extends Scram {
+    readonly name = 'SCRAM-SHA-256';
+
+    constructor(credentials: SaslCredentials, clientNonce = randomBytes(18).toString('base64')) {
+        super('sha256', credentials, clientNonce);
     }
 }
 
@@ -134,14 +156,15 @@ export class Plain implements SaslMechanism {
 }
 
 /**
- * Picks the mechanism for an account: SCRAM-SHA-1 when offered; otherwise PLAIN, but only on
- * a TLS-protected stream. Throws AUTH_FAILED naming what the server offered when nothing fits.
+ * Picks the mechanism for an account: SCRAM-SHA-256, then SCRAM-SHA-1 when offered; otherwise
+ * PLAIN, but only on a TLS-protected stream. Throws AUTH_FAILED naming what the server offered when nothing fits.
  */
 export function chooseMechanism(
     offered: readonly string[],
     secure: boolean,
     credentials: SaslCredentials,
 ): SaslMechanism {
+    if (offered.includes('SCRAM-SHA-256')) return new ScramSha256(credentials);
     if (offered.includes('SCRAM-SHA-1')) return new ScramSha1(credentials);
     if (offered.includes('PLAIN')) {
         if (secure) return new Plain(credentials);
@@ -150,6 +173,6 @@ export function chooseMechanism(
         );
     }
     throw authFailed(
-        `No supported SASL mechanism: the server offers ${offered.join(', ') || 'none'}; DERlink supports SCRAM-SHA-1 and PLAIN`,
+        `No supported SASL mechanism: the server offers ${offered.join(', ') || 'none'}; DERlink supports SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN`,
     );
 }
