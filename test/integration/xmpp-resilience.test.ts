@@ -4,6 +4,7 @@
  * Each scenario runs on its own private Prosody.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { el, type XmlElement } from '../../src/protocols/xml';
 import { type IncomingMessage, type Session, type SessionState, StanzaError } from '../../src/protocols/xmpp';
@@ -146,6 +147,36 @@ describe('server crash and restart', () => {
         // The request queued while offline went out on the new session (answered by bob's server on its behalf).
         await pending;
         assert.equal((await alice.request(bob.jid, 'get', el('echo', { xmlns: ECHO }, 'again')))?.text(), 'again');
+    });
+});
+
+describe('redirects', () => {
+    test('see-other-host (RFC 6120 §4.9.3.19): the session follows the redirect and comes online there', {
+        timeout: 30_000,
+    }, async () => {
+        server = await startProsody({ accounts: { alice: 'a' } });
+        const target = `127.0.0.1:${server.port}`;
+        let redirected = 0;
+        // Stands in for a server that sends every client elsewhere; Prosody cannot be told to.
+        const redirector = net.createServer((sock) => {
+            sock.on('error', () => {});
+            sock.once('data', () => {
+                redirected++;
+                sock.end(
+                    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='r' from='localhost' version='1.0'>" +
+                        `<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>${target}</see-other-host></stream:error></stream:stream>`,
+                );
+            });
+        });
+        await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+        try {
+            const port = (redirector.address() as net.AddressInfo).port;
+            const alice = await use('alice', { port, resource: 'moved' });
+            assert.equal(redirected, 1);
+            assert.match(alice.jid ?? '', /\/moved$/);
+        } finally {
+            await new Promise<void>((resolve) => redirector.close(() => resolve()));
+        }
     });
 });
 

@@ -93,6 +93,8 @@ export class Session extends EventEmitter<SessionEvents> {
     #pingTimer: NodeJS.Timeout | undefined;
     #lastRx = 0;
     #pinging = false;
+    /** Where the server told us to go instead (see-other-host, RFC 6120 §4.9.3.19), for the next attempt only. */
+    #redirect: string | undefined;
     #idCounter = 0;
     readonly #idPrefix = randomBytes(4).toString('hex');
 
@@ -406,6 +408,8 @@ export class Session extends EventEmitter<SessionEvents> {
         let stream: XmppStream | undefined;
         try {
             stream = await createStream(this.account.domain, this.#limits, this.#o.connectTimeoutMs);
+            const redirect = this.#redirect;
+            this.#redirect = undefined;
             this.#stream = stream;
             stream.on('dropped', (d: DroppedStanza) => this.#onDropped(d));
             const target = await resolveTarget({
@@ -414,7 +418,7 @@ export class Session extends EventEmitter<SessionEvents> {
                 trust: this.#o.trust ?? {},
                 host: this.#o.host,
                 port: this.#o.port,
-                redirect: stream.redirect,
+                redirect,
                 resolveSrv: this.#o.resolveSrv,
             });
             await stream.connectTo(target, this.#o.connectTimeoutMs);
@@ -437,6 +441,7 @@ export class Session extends EventEmitter<SessionEvents> {
             await this.#goOnline(stream, result);
         } catch (err) {
             if (this.#stream === stream) this.#stream = undefined;
+            this.#redirect = stream?.redirect;
             stream?.destroy();
             if (this.#closing) return;
             this.#scheduleRetry(err as Error);
@@ -501,6 +506,7 @@ export class Session extends EventEmitter<SessionEvents> {
     #onDrop(stream: XmppStream): void {
         if (this.#stream !== stream) return;
         this.#stream = undefined;
+        this.#redirect = stream.redirect;
         this.#flowing = false;
         this.#stopTimers();
         if (this.#closing) return;

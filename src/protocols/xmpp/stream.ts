@@ -223,7 +223,6 @@ function defineStreamClass(lib: XmppLib) {
     const Stream = class Stream extends lib.ConnectionTCP implements XmppStream {
         readonly inbox = new Inbox();
         redirect: string | undefined;
-        #direct = false;
 
         constructor(domain: string, limits: StreamLimits, timeoutMs: number) {
             super({ domain, timeout: timeoutMs });
@@ -272,7 +271,6 @@ function defineStreamClass(lib: XmppLib) {
         }
 
         async connectTo(target: StreamTarget, timeoutMs: number): Promise<void> {
-            this.#direct = target.direct;
             if (target.direct) this.Socket = TlsSocket;
             await withTimeout(this.connect(target), timeoutMs, () => {
                 this.destroy();
@@ -366,10 +364,6 @@ function defineStreamClass(lib: XmppLib) {
                 'error',
                 new XmppError('CONNECT_FAILED', `Server redirects to ${host ?? 'another host'} (see-other-host)`),
             );
-        }
-
-        get direct(): boolean {
-            return this.#direct;
         }
     };
     // RFC 6120 §4.8.2: the default namespace of a client stream (connection-tcp's own default is the stream namespace).
