@@ -76,8 +76,18 @@ export class StanzaError extends XmppError {
     readonly text: string | undefined;
     /** An application-specific condition element (RFC 6120 §8.3.4), when there is one. */
     readonly application: XmlElement | undefined;
+    /**
+     * An element sent before `<error/>` in the error reply (RFC 6120 §8.3.1 allows the original
+     * payload there). Protocols whose early versions had their own rejection element (XEP-0323
+     * v0.1 `<rejected>`) put it here so that old and new clients both understand the answer.
+     */
+    readonly payload: XmlElement | undefined;
 
-    constructor(condition: string, text?: string, options: { type?: StanzaErrorType; application?: XmlElement } = {}) {
+    constructor(
+        condition: string,
+        text?: string,
+        options: { type?: StanzaErrorType; application?: XmlElement; payload?: XmlElement } = {},
+    ) {
         const known = Object.hasOwn(STANZA_CONDITIONS, condition) ? STANZA_CONDITIONS[condition] : undefined;
         const cond = known ? condition : 'undefined-condition';
         super(known?.code ?? 'REMOTE_ERROR', text ? `${cond}: ${text}` : cond, { condition: cond });
@@ -86,6 +96,7 @@ export class StanzaError extends XmppError {
         this.type = options.type ?? known?.type ?? 'cancel';
         this.text = text;
         this.application = options.application;
+        this.payload = options.payload;
     }
 
     /** The `<error/>` child for an error reply. */

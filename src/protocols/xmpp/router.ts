@@ -153,7 +153,12 @@ export class Router {
         const type = request.attr('type');
         if (type === 'error' || type === 'result') return;
         this.#h.reply(
-            el(request.local, { type: 'error', id: request.attr('id'), to: request.attr('from') }, error.toElement()),
+            el(
+                request.local,
+                { type: 'error', id: request.attr('id'), to: request.attr('from') },
+                error.payload,
+                error.toElement(),
+            ),
         );
     }
 
