@@ -4,11 +4,10 @@ import {
     type OwnPresence,
     type PeerPresence,
     type RosterItem,
-    type Session,
     type SubscriptionEvent,
 } from '../protocols/xmpp';
+import { useAccount } from '../shared/account-user';
 import { NodeError, withCode } from '../shared/errors';
-import { isXmppAccount } from '../shared/xmpp-account';
 import { listField } from '../shared/xmpp-config';
 
 interface XmppPresenceConfig extends NodeDef {
@@ -65,27 +64,20 @@ function ownPresence(payload: unknown): OwnPresence {
 export = (RED: NodeAPI): void => {
     function XmppPresence(this: Node, config: XmppPresenceConfig): void {
         RED.nodes.createNode(this, config);
-        const account = RED.nodes.getNode(config.account);
-        if (!isXmppAccount(account)) {
-            this.status({ fill: 'red', shape: 'ring', text: RED._('xmpp-presence.status.no-account') });
-            this.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) =>
-                done(new NodeError('CONFIG', RED._('xmpp-presence.errors.no-account'))),
-            );
-            return;
-        }
         let watch: JidMatcher;
-        let session: Session;
         try {
             const patterns = listField(config.watch);
             watch = new JidMatcher(patterns.length > 0 ? patterns : ['*']);
-            session = account.acquire(this);
         } catch (err) {
             const problem = new NodeError('CONFIG', withCode(err).message);
             this.status({ fill: 'red', shape: 'dot', text: RED._('xmpp-presence.status.config-error') });
             this.error(problem.message);
-            this.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => done(problem));
+            this.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (err?: Error) => void) => done(problem));
             return;
         }
+        const used = useAccount(RED, this, config.account);
+        if (!used) return;
+        const { session, account } = used;
 
         const onPresence = (p: PeerPresence) => {
             if (!watch.matches(p.jid)) return;

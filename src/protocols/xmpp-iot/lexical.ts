@@ -1,4 +1,4 @@
-import type { WireTime } from './model';
+import type { ParameterType, WireTime } from './model';
 
 /**
  * XSD lexical forms as the XMPP IoT generations use them (docs/design/xmpp-iot-g0-g1.md §2.1,
@@ -53,6 +53,9 @@ export function parseDateTime(text: string | undefined): WireTime | undefined {
         date = new Date(utc);
     }
     if (Number.isNaN(date.getTime())) return undefined;
+    // Impossible days (2026-02-30) must not roll over into the next month.
+    const day = new Date(Date.UTC(parts[0], parts[1], parts[2]));
+    if (day.getUTCMonth() !== parts[1] || day.getUTCDate() !== parts[2]) return undefined;
     return { date, zoneless: zone === undefined };
 }
 
@@ -62,12 +65,13 @@ function pad(n: number, width = 2): string {
 
 /**
  * Formats an instant as xs:dateTime: `utc` gives `YYYY-MM-DDThh:mm:ssZ` (milliseconds when not
- * zero); `local` gives the zoneless local form `YYYY-MM-DDThh:mm:ss` that 2013-era peers
- * (slixmpp) require for `when`, `from` and `to`.
+ * zero); `local` gives the zoneless local form `YYYY-MM-DDThh:mm:ss` (milliseconds when not zero)
+ * that 2013-era peers (slixmpp) require for `when`, `from` and `to`: send whole seconds to them.
  */
 export function formatDateTime(date: Date, zone: 'utc' | 'local' = 'utc'): string {
     if (zone === 'local') {
-        return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+        const ms = date.getMilliseconds();
+        return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${ms ? `.${pad(ms, 3)}` : ''}`;
     }
     const iso = date.toISOString();
     return date.getUTCMilliseconds() === 0 ? `${iso.slice(0, 19)}Z` : iso;
@@ -141,4 +145,37 @@ export function parseTokens(text: string | undefined): string[] | undefined {
     if (text === undefined) return undefined;
     const list = text.split(/\s+/).filter((t) => t !== '');
     return list.length > 0 ? list : undefined;
+}
+
+/**
+ * Whether `text` is a value of an XEP-0325 control parameter type (G0-G3 share the lexical
+ * forms). Tolerant like the parsers above: booleans also as yes/no/on/off, colours RRGGBB or
+ * RRGGBBAA in every generation (XEP-0325 v0.1 allowed only RRGGBB), durations also as
+ * hh:mm:ss. `string` and `enum` accept any text (enum names are checked against the options by
+ * the engine, not here).
+ */
+export function isParameterText(type: ParameterType, text: string): boolean {
+    switch (type) {
+        case 'boolean':
+            return parseBoolean(text) !== undefined;
+        case 'color':
+            return isColor(text);
+        case 'date':
+            return isDate(text);
+        case 'dateTime':
+            return parseDateTime(text) !== undefined;
+        case 'double':
+            return parseNumeric(text) !== undefined;
+        case 'duration':
+            return isDuration(text);
+        case 'int':
+            return parseInt32(text) !== undefined;
+        case 'long':
+            return parseInt64(text) !== undefined;
+        case 'time':
+            return isTime(text);
+        case 'string':
+        case 'enum':
+            return true;
+    }
 }

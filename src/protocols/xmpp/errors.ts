@@ -82,6 +82,8 @@ export class StanzaError extends XmppError {
      * v0.1 `<rejected>`) put it here so that old and new clients both understand the answer.
      */
     readonly payload: XmlElement | undefined;
+    /** The whole error stanza, for errors read from a peer (fromStanza): protocols look for their own elements in it. */
+    stanza: XmlElement | undefined;
 
     constructor(
         condition: string,
@@ -116,7 +118,11 @@ export class StanzaError extends XmppError {
      */
     static fromStanza(stanza: XmlElement): StanzaError {
         const error = stanza.child('error');
-        if (!error) return new StanzaError('undefined-condition', 'error reply without an <error/> element');
+        if (!error) {
+            const bare = new StanzaError('undefined-condition', 'error reply without an <error/> element');
+            bare.stanza = stanza;
+            return bare;
+        }
         let condition: string | undefined;
         let text: string | undefined;
         const foreign: XmlElement[] = [];
@@ -145,6 +151,7 @@ export class StanzaError extends XmppError {
             ...(typeOk ? { type } : {}),
             ...(application ? { application } : {}),
         });
+        result.stanza = stanza;
         return result;
     }
 }

@@ -105,7 +105,9 @@ export class Router {
             this.replyError(iq, this.#denied(from, payload.ns));
             return;
         }
-        const handler = this.#iq.get(`${type} ${payload.ns} ${payload.local}`);
+        // An exact (type, namespace, element) handler first, then one for the whole namespace ('*').
+        const handler =
+            this.#iq.get(`${type} ${payload.ns} ${payload.local}`) ?? this.#iq.get(`${type} ${payload.ns} *`);
         if (!handler) {
             this.replyError(iq, new StanzaError('service-unavailable'));
             return;

@@ -317,7 +317,10 @@ export class Session extends EventEmitter<SessionEvents> {
 
     // ---- handlers, features, access --------------------------------------------------------
 
-    /** Serves IQ `type` requests whose payload is `<name xmlns=ns/>`. One handler per (type, ns, name). */
+    /**
+     * Serves IQ `type` requests whose payload is `<name xmlns=ns/>`. One handler per (type, ns, name);
+     * name `*` serves every element of the namespace that has no handler of its own.
+     */
     handleIq(type: 'get' | 'set', ns: string, name: string, handler: IqHandler): Disposable {
         return this.#router.handleIq(type, ns, name, handler);
     }
