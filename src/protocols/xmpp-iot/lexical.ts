@@ -65,13 +65,13 @@ function pad(n: number, width = 2): string {
 
 /**
  * Formats an instant as xs:dateTime: `utc` gives `YYYY-MM-DDThh:mm:ssZ` (milliseconds when not
- * zero); `local` gives the zoneless local form `YYYY-MM-DDThh:mm:ss` (milliseconds when not zero)
- * that 2013-era peers (slixmpp) require for `when`, `from` and `to`: send whole seconds to them.
+ * zero); `local` gives the zoneless local form `YYYY-MM-DDThh:mm:ss` (whole seconds) that
+ * 2013-era peers (slixmpp) require for `when`, `from` and `to`.
  */
 export function formatDateTime(date: Date, zone: 'utc' | 'local' = 'utc'): string {
     if (zone === 'local') {
-        const ms = date.getMilliseconds();
-        return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${ms ? `.${pad(ms, 3)}` : ''}`;
+        // Whole seconds: slixmpp parses these with exactly %Y-%m-%dT%H:%M:%S.
+        return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
     }
     const iso = date.toISOString();
     return date.getUTCMilliseconds() === 0 ? `${iso.slice(0, 19)}Z` : iso;
