@@ -87,7 +87,8 @@ class Peer(ClientXMPP):
             self.auto_authorize = True
             self.auto_subscribe = True
         else:
-            asyncio.ensure_future(self.read_commands())
+            # Keep a reference: asyncio holds tasks weakly and may destroy an unreferenced one.
+            self.reader_task = asyncio.ensure_future(self.read_commands())
         emit({"event": "online", "jid": str(self.boundjid)})
 
     async def read_commands(self):
