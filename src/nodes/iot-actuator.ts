@@ -4,7 +4,7 @@ import { ControlServer } from '../protocols/xmpp-iot/control-server';
 import type { ControlFailure, NodeRef, ParameterDescription, ParameterValue } from '../protocols/xmpp-iot/model';
 import { provisioningClient } from '../protocols/xmpp-iot/provisioning-client';
 import { validValue } from '../protocols/xmpp-iot/validate';
-import { useAccount } from '../shared/account-user';
+import { configFailed, useAccount } from '../shared/account-user';
 import { NodeError, withCode } from '../shared/errors';
 import { accessMode, simpleAccess } from '../shared/iot-access';
 import { parseParameters } from '../shared/iot-params';
@@ -36,26 +36,17 @@ export = (RED: NodeAPI): void => {
     function IotActuator(this: Node, config: IotActuatorConfig): void {
         RED.nodes.createNode(this, config);
         let described: ParameterDescription[];
-        let allowed: (from: string) => boolean;
         try {
             described = parseParameters(config.parameters);
             accessMode(config);
         } catch (err) {
-            const problem = withCode(err);
-            this.status({ fill: 'red', shape: 'dot', text: 'config error' });
-            this.error(problem.message);
-            this.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (err?: Error) => void) => done(problem));
+            configFailed(this, err, RED._('iot-actuator.status.config-error'));
             return;
         }
         const used = useAccount(RED, this, config.account);
         if (!used) return;
         const { session, account } = used;
-        try {
-            allowed = simpleAccess(session, config);
-        } catch (err) {
-            this.error(withCode(err).message);
-            return;
-        }
+        const allowed = simpleAccess(session, config);
         const nodes: NodeRef[] = listField(config.nodes).map((nodeId) => ({ nodeId }));
         /** Current values per node ('' for the device itself). */
         const values = new Map<string, Map<string, string>>();
@@ -67,6 +58,8 @@ export = (RED: NodeAPI): void => {
             accessMode(config) === 'provisioning'
                 ? provisioningClient(session, (config.provisioning ?? '').trim())
                 : undefined;
+
+        let applied = 0;
 
         const server = new ControlServer(session, {
             actuator: {
@@ -114,6 +107,12 @@ export = (RED: NodeAPI): void => {
                         const current = values.get(keyOf(ctx.node)) ?? new Map<string, string>();
                         for (const p of ctx.parameters) current.set(p.name, p.text);
                         values.set(keyOf(ctx.node), current);
+                        applied++;
+                        this.status({
+                            fill: 'green',
+                            shape: 'dot',
+                            text: RED._('iot-actuator.status.applied', { count: applied }),
+                        });
                     }
                     return answer;
                 },

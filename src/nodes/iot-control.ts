@@ -4,6 +4,7 @@ import type { Generation, NodeRef, ParameterDescription } from '../protocols/xmp
 import { useAccount } from '../shared/account-user';
 import { NodeError, withCode } from '../shared/errors';
 import { parametersFromPayload } from '../shared/iot-msg';
+import type { XmppAccountNode } from '../shared/xmpp-account';
 import { listField, numberField } from '../shared/xmpp-config';
 
 interface IotControlConfig extends NodeDef {
@@ -113,4 +114,29 @@ export = (RED: NodeAPI): void => {
     }
 
     RED.nodes.registerType('iot-control', IotControl as unknown as Parameters<typeof RED.nodes.registerType>[1]);
+
+    // Editor helper: a device's controllable parameters (XEP-0325 getForm) through a running account.
+    RED.httpAdmin.post('/derlink/iot-control/form', RED.auth.needsPermission('iot-control.read'), async (req, res) => {
+        const body = (req.body ?? {}) as { account?: unknown; jid?: unknown; generation?: unknown; nodes?: unknown };
+        const account = RED.nodes.getNode(String(body.account ?? '')) as XmppAccountNode | null;
+        const session = account?.current?.();
+        if (!session) {
+            res.status(404).json({ error: RED._('iot-control.errors.not-running') });
+            return;
+        }
+        try {
+            const generation = (GENERATION_CHOICES as readonly string[]).includes(String(body.generation))
+                ? (body.generation as Generation | 'auto')
+                : 'auto';
+            const nodes = listField(typeof body.nodes === 'string' ? body.nodes : '').map((nodeId) => ({ nodeId }));
+            const parameters = await new ControlClient(session).getForm(String(body.jid ?? ''), nodes, {
+                generation,
+                timeoutMs: 10_000,
+            });
+            res.json({ parameters });
+        } catch (err) {
+            const e = withCode(err);
+            res.status(e.code === 'BAD_INPUT' ? 400 : 502).json({ error: e.message, code: e.code });
+        }
+    });
 };

@@ -62,6 +62,8 @@ export = (RED: NodeAPI): void => {
             }
         };
 
+        this.current = () => session;
+
         this.on('close', (_removed: boolean, done: () => void) => {
             const s = session;
             session = undefined;
@@ -76,5 +78,18 @@ export = (RED: NodeAPI): void => {
 
     RED.nodes.registerType('xmpp-account', XmppAccount as unknown as Parameters<typeof RED.nodes.registerType>[1], {
         credentials: { password: { type: 'password' } },
+    });
+
+    // Editor helper: the account's contacts and who is online, to pick device JIDs from.
+    RED.httpAdmin.get('/derlink/xmpp-account/:id/peers', RED.auth.needsPermission('xmpp-account.read'), (req, res) => {
+        const account = RED.nodes.getNode(String(req.params.id)) as XmppAccountNode | null;
+        const session = account?.current?.();
+        if (!session) {
+            res.status(404).json({ error: RED._('xmpp-account.errors.not-running') });
+            return;
+        }
+        const online = session.peers.map((p) => ({ jid: p.jid, bare: p.bare, show: p.show, status: p.status ?? '' }));
+        const roster = session.roster.map((r) => ({ jid: r.jid, name: r.name ?? '', subscription: r.subscription }));
+        res.json({ account: session.account.bare, state: session.state, online, roster });
     });
 };

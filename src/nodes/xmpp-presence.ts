@@ -6,7 +6,7 @@ import {
     type RosterItem,
     type SubscriptionEvent,
 } from '../protocols/xmpp';
-import { useAccount } from '../shared/account-user';
+import { configFailed, useAccount } from '../shared/account-user';
 import { NodeError, withCode } from '../shared/errors';
 import { listField } from '../shared/xmpp-config';
 
@@ -69,10 +69,7 @@ export = (RED: NodeAPI): void => {
             const patterns = listField(config.watch);
             watch = new JidMatcher(patterns.length > 0 ? patterns : ['*']);
         } catch (err) {
-            const problem = new NodeError('CONFIG', withCode(err).message);
-            this.status({ fill: 'red', shape: 'dot', text: RED._('xmpp-presence.status.config-error') });
-            this.error(problem.message);
-            this.on('input', (_m: NodeMessageInFlow, _s: unknown, done: (err?: Error) => void) => done(problem));
+            configFailed(this, err, RED._('xmpp-presence.status.config-error'));
             return;
         }
         const used = useAccount(RED, this, config.account);

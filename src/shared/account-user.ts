@@ -24,8 +24,17 @@ export function useAccount(
             problem = new NodeError('CONFIG', withCode(err).message);
         }
     }
-    node.status({ fill: 'red', shape: 'ring', text: problem.message.length > 24 ? 'config error' : problem.message });
+    configFailed(node, problem, problem.message.length > 24 ? 'config error' : problem.message, 'ring');
+    return undefined;
+}
+
+/**
+ * A node whose own configuration is broken: it shows `statusText`, logs the problem once, and
+ * answers every input with the CONFIG error (for Catch nodes) instead of doing anything.
+ */
+export function configFailed(node: Node, err: unknown, statusText: string, shape: 'dot' | 'ring' = 'dot'): void {
+    const problem = new NodeError('CONFIG', withCode(err).message);
+    node.status({ fill: 'red', shape, text: statusText });
     node.error(problem.message);
     node.on('input', (_msg: NodeMessageInFlow, _send: unknown, done: (err?: Error) => void) => done(problem));
-    return undefined;
 }

@@ -22,7 +22,18 @@ export function accessMode(config: AccessConfig): AccessMode {
     if (mode === 'provisioning' && !tryParseJid(config.provisioning?.trim())) {
         throw new NodeError('CONFIG', 'Access "provisioning" needs the JID of the provisioning server');
     }
+    if (mode === 'allowlist') allowlistMatcher(config.allowlist);
     return mode;
+}
+
+function allowlistMatcher(allowlist: string | undefined): JidMatcher {
+    const patterns = listField(allowlist);
+    if (patterns.length === 0) throw new NodeError('CONFIG', 'Access "allowlist" needs at least one JID or domain');
+    try {
+        return new JidMatcher(patterns);
+    } catch (err) {
+        throw new NodeError('CONFIG', `Allowlist: ${(err as Error).message}`);
+    }
 }
 
 /**
@@ -33,12 +44,7 @@ export function simpleAccess(session: Session, config: AccessConfig): (from: str
     const mode = accessMode(config);
     if (mode === 'anyone') return () => true;
     if (mode === 'allowlist') {
-        let matcher: JidMatcher;
-        try {
-            matcher = new JidMatcher(listField(config.allowlist));
-        } catch (err) {
-            throw new NodeError('CONFIG', `Allowlist: ${(err as Error).message}`);
-        }
+        const matcher = allowlistMatcher(config.allowlist);
         return (from) => matcher.matches(from);
     }
     // roster (and the fallback for provisioning until the server answers): friends who see our presence.

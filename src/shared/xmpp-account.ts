@@ -9,6 +9,8 @@ import type { Session } from '../protocols/xmpp';
 export interface XmppAccountNode extends Node {
     acquire(user: Node): Session;
     release(user: Node): Promise<void>;
+    /** The running session, if a node uses the account (for editor endpoints; does not start one). */
+    current(): Session | undefined;
 }
 
 export function isXmppAccount(node: unknown): node is XmppAccountNode {

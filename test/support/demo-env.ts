@@ -17,6 +17,8 @@ export const DEMO_PASSWORDS = {
     heatpump: 'heatpump-demo',
     aggregator: 'aggregator-demo',
     operator: 'operator-demo',
+    smartplug: 'smartplug-demo',
+    meters: 'meters-demo',
 } as const;
 
 export type DemoUser = keyof typeof DEMO_PASSWORDS;

@@ -19,7 +19,10 @@ export interface SlixmppPeer {
     /** Sends a command and waits for the answer with the same id. */
     command(cmd: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>>;
     /** Waits until a line satisfies `predicate`. */
-    waitFor(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+    waitFor(
+        predicate: (line: Record<string, unknown>) => boolean,
+        timeoutMs?: number,
+    ): Promise<Record<string, unknown>>;
     stop(): Promise<void>;
     stderr(): string;
 }
@@ -28,7 +31,12 @@ export function ensureSlixmpp(): void {
     ensureDebianPackages(['python3-slixmpp']);
 }
 
-export async function startSlixmpp(server: Prosody, mode: 'device' | 'client', user: string, resource = mode): Promise<SlixmppPeer> {
+export async function startSlixmpp(
+    server: Prosody,
+    mode: 'device' | 'client',
+    user: string,
+    resource = mode,
+): Promise<SlixmppPeer> {
     ensureSlixmpp();
     const password = server.accounts[user];
     if (password === undefined) throw new Error(`No account ${user} on the test server`);
@@ -36,11 +44,27 @@ export async function startSlixmpp(server: Prosody, mode: 'device' | 'client', u
     writeFileSync(ca, server.caPem);
     const child: ChildProcessWithoutNullStreams = spawn(
         '/usr/bin/python3',
-        [SCRIPT, mode, '--jid', `${user}@${server.domain}/${resource}`, '--password', password, '--host', server.host, '--port', String(server.port), '--ca', ca],
+        [
+            SCRIPT,
+            mode,
+            '--jid',
+            `${user}@${server.domain}/${resource}`,
+            '--password',
+            password,
+            '--host',
+            server.host,
+            '--port',
+            String(server.port),
+            '--ca',
+            ca,
+        ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     const lines: Array<Record<string, unknown>> = [];
-    const waiters = new Set<{ predicate: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
+    const waiters = new Set<{
+        predicate: (l: Record<string, unknown>) => boolean;
+        resolve: (l: Record<string, unknown>) => void;
+    }>();
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
@@ -67,7 +91,12 @@ export async function startSlixmpp(server: Prosody, mode: 'device' | 'client', u
             const w = { predicate, resolve };
             waiters.add(w);
             setTimeout(() => {
-                if (waiters.delete(w)) reject(new Error(`slixmpp ${mode} did not print the expected line within ${timeoutMs} ms; stderr:\n${err.slice(-2000)}`));
+                if (waiters.delete(w))
+                    reject(
+                        new Error(
+                            `slixmpp ${mode} did not print the expected line within ${timeoutMs} ms; stderr:\n${err.slice(-2000)}`,
+                        ),
+                    );
             }, timeoutMs);
         });
     const online = await waitFor((l) => l.event === 'online' || l.event === 'error', 20_000);

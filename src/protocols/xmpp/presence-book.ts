@@ -91,16 +91,34 @@ export class PresenceBook {
             this.#h.onSubscription({ from: from.bare, type });
             return true;
         }
-        const approved = acceptsSubscription(this.#h.policy, this.#h.allowlist, from.full);
-        this.#h.send(el('presence', { to: from.bare, type: approved ? 'subscribed' : 'unsubscribed' }));
-        const item = this.#roster.get(from.bare);
-        const alreadyAsked = item?.subscription === 'to' || item?.subscription === 'both' || item?.ask === 'subscribe';
-        if (approved && this.#h.mutual && !alreadyAsked) {
-            this.#h.send(el('presence', { to: from.bare, type: 'subscribe' }));
+        const answer = (approved: boolean) => {
+            this.#h.send(el('presence', { to: from.bare, type: approved ? 'subscribed' : 'unsubscribed' }));
+            const item = this.#roster.get(from.bare);
+            const alreadyAsked =
+                item?.subscription === 'to' || item?.subscription === 'both' || item?.ask === 'subscribe';
+            if (approved && this.#h.mutual && !alreadyAsked) {
+                this.#h.send(el('presence', { to: from.bare, type: 'subscribe' }));
+            }
+            this.#h.onSubscription({ from: from.bare, type, approved });
+        };
+        const policy = () => acceptsSubscription(this.#h.policy, this.#h.allowlist, from.full);
+        const decider = this.decider;
+        if (!decider) {
+            answer(policy());
+        } else {
+            // A delegate (e.g. an XEP-0324 provisioning server) decides; undefined leaves it to the policy.
+            Promise.resolve()
+                .then(() => decider(from.full))
+                .then(
+                    (verdict) => answer(verdict ?? policy()),
+                    () => answer(false),
+                );
         }
-        this.#h.onSubscription({ from: from.bare, type, approved });
         return true;
     }
+
+    /** Who decides subscription requests instead of the account's policy (XEP-0324 isFriend). */
+    decider: ((from: string) => boolean | undefined | Promise<boolean | undefined>) | undefined;
 
     /** An available or unavailable presence of a peer (ours, `self`, is skipped). */
     update(stanza: XmlElement, self: string | undefined): void {

@@ -371,6 +371,19 @@ export class Session extends EventEmitter<SessionEvents> {
         return this.#book.presenceOf(jid);
     }
 
+    /**
+     * Lets `decider` answer presence subscription requests instead of the account's policy (an
+     * XEP-0324 provisioning server's isFriend, for instance); undefined from it defers to the policy.
+     */
+    setSubscriptionDecider(decider: (from: string) => boolean | undefined | Promise<boolean | undefined>): Disposable {
+        this.#book.decider = decider;
+        return {
+            dispose: () => {
+                if (this.#book.decider === decider) this.#book.decider = undefined;
+            },
+        };
+    }
+
     /** Changes the account's own presence (show, status, priority) and broadcasts it when online. */
     async setPresence(presence: OwnPresence): Promise<void> {
         this.#presence = { ...presence };
