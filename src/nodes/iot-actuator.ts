@@ -36,9 +36,11 @@ export = (RED: NodeAPI): void => {
     function IotActuator(this: Node, config: IotActuatorConfig): void {
         RED.nodes.createNode(this, config);
         let described: ParameterDescription[];
+        let timeoutMs: number;
         try {
             described = parseParameters(config.parameters);
             accessMode(config);
+            timeoutMs = numberField(config.timeout, 10, 1, 600, 'Timeout') * 1000;
         } catch (err) {
             configFailed(this, err, RED._('iot-actuator.status.config-error'));
             return;
@@ -52,7 +54,6 @@ export = (RED: NodeAPI): void => {
         const values = new Map<string, Map<string, string>>();
         const keyOf = (n: NodeRef | undefined) => n?.nodeId ?? '';
         const confirmByFlow = config.confirm === 'flow';
-        const timeoutMs = numberField(config.timeout, 10, 1, 600, 'Timeout') * 1000;
         const waiting = new Map<string, (answer: ControlFailure | undefined) => void>();
         const provisioning =
             accessMode(config) === 'provisioning'
@@ -61,76 +62,90 @@ export = (RED: NodeAPI): void => {
 
         let applied = 0;
 
-        const server = new ControlServer(session, {
-            actuator: {
-                nodes: () => nodes,
-                parameters: (n) => {
-                    const current = values.get(keyOf(n));
-                    return described.map((d) => {
-                        const v = current?.get(d.name) ?? d.value;
-                        return v === undefined ? d : { ...d, value: v };
-                    });
-                },
-                apply: async (ctx) => {
-                    const id = randomBytes(8).toString('hex');
-                    const msg: NodeMessage & Record<string, unknown> = {
-                        topic: ctx.from,
-                        payload: Object.fromEntries(ctx.parameters.map((p) => [p.name, typed(p)])),
-                        xmpp: {
-                            from: ctx.from,
-                            node: ctx.node?.nodeId,
-                            generation: ctx.generation,
-                            acknowledged: ctx.acknowledged,
-                        },
-                    };
-                    let answer: ControlFailure | undefined;
-                    if (confirmByFlow && ctx.acknowledged) {
-                        msg._iotSet = id;
-                        answer = await new Promise<ControlFailure | undefined>((resolve) => {
-                            const timer = setTimeout(() => {
-                                waiting.delete(id);
-                                resolve({
-                                    reason: 'other',
-                                    message: `The flow did not confirm within ${timeoutMs / 1000} s`,
+        let server: ControlServer;
+        try {
+            server = new ControlServer(session, {
+                actuator: {
+                    nodes: () => nodes,
+                    parameters: (n) => {
+                        const current = values.get(keyOf(n));
+                        return described.map((d) => {
+                            const v = current?.get(d.name) ?? d.value;
+                            return v === undefined ? d : { ...d, value: v };
+                        });
+                    },
+                    apply: async (ctx) => {
+                        const id = randomBytes(8).toString('hex');
+                        const msg: NodeMessage & Record<string, unknown> = {
+                            topic: ctx.from,
+                            payload: Object.fromEntries(ctx.parameters.map((p) => [p.name, typed(p)])),
+                            xmpp: {
+                                from: ctx.from,
+                                node: ctx.node?.nodeId,
+                                generation: ctx.generation,
+                                acknowledged: ctx.acknowledged,
+                            },
+                        };
+                        let answer: ControlFailure | undefined;
+                        if (confirmByFlow && ctx.acknowledged) {
+                            msg._iotSet = id;
+                            answer = await new Promise<ControlFailure | undefined>((resolve) => {
+                                const timer = setTimeout(() => {
+                                    waiting.delete(id);
+                                    resolve({
+                                        reason: 'other',
+                                        message: `The flow did not confirm within ${timeoutMs / 1000} s`,
+                                    });
+                                }, timeoutMs);
+                                waiting.set(id, (a) => {
+                                    clearTimeout(timer);
+                                    resolve(a);
                                 });
-                            }, timeoutMs);
-                            waiting.set(id, (a) => {
-                                clearTimeout(timer);
-                                resolve(a);
+                                this.send(msg);
                             });
+                        } else {
                             this.send(msg);
-                        });
-                    } else {
-                        this.send(msg);
-                    }
-                    if (!answer) {
-                        const current = values.get(keyOf(ctx.node)) ?? new Map<string, string>();
-                        for (const p of ctx.parameters) current.set(p.name, p.text);
-                        values.set(keyOf(ctx.node), current);
-                        applied++;
-                        this.status({
-                            fill: 'green',
-                            shape: 'dot',
-                            text: RED._('iot-actuator.status.applied', { count: applied }),
-                        });
-                    }
-                    return answer;
+                        }
+                        if (!answer) {
+                            const current = values.get(keyOf(ctx.node)) ?? new Map<string, string>();
+                            for (const p of ctx.parameters) current.set(p.name, p.text);
+                            values.set(keyOf(ctx.node), current);
+                            applied++;
+                            this.status({
+                                fill: 'green',
+                                shape: 'dot',
+                                text: RED._('iot-actuator.status.applied', { count: applied }),
+                            });
+                        }
+                        return answer;
+                    },
                 },
-            },
-            authorize: async (from, request) => {
-                if (provisioning) {
-                    const verdict = await provisioning.canControl(from, {
-                        nodes: request.nodes,
-                        parameters: request.parameters.map((p) => p.name),
-                    });
-                    return verdict.allowed ? (verdict.parameters ? { parameters: verdict.parameters } : true) : false;
-                }
-                return allowed(from);
-            },
-            onActivity: (e) => {
-                if (e.kind === 'refused') this.warn(`Refused a set from ${e.from}: ${e.detail}`);
-            },
-        });
+                authorize: async (from, request) => {
+                    if (provisioning) {
+                        const verdict = await provisioning.canControl(from, {
+                            nodes: request.nodes,
+                            parameters: request.parameters.map((p) => p.name),
+                        });
+                        if (!verdict.allowed) return false;
+                        return verdict.parameters || verdict.nodes
+                            ? {
+                                  ...(verdict.parameters ? { parameters: verdict.parameters } : {}),
+                                  ...(verdict.nodes ? { nodes: verdict.nodes } : {}),
+                              }
+                            : true;
+                    }
+                    return allowed(from);
+                },
+                onActivity: (e) => {
+                    if (e.kind === 'refused') this.warn(`Refused a set from ${e.from}: ${e.detail}`);
+                },
+            });
+        } catch (err) {
+            // Another node already serves control requests on this account (one actuator per account).
+            void account.release(this);
+            configFailed(this, err, RED._('iot-actuator.status.config-error'));
+            return;
+        }
 
         this.on(
             'input',
@@ -165,7 +180,16 @@ export = (RED: NodeAPI): void => {
                             'msg.payload must be an object of parameter names and current values',
                         );
                     }
-                    const target = typeof msg.topic === 'string' && msg.topic ? msg.topic : '';
+                    // The node the values belong to: msg.topic, one of the configured nodes (or none).
+                    const topic = typeof msg.topic === 'string' ? msg.topic.trim() : '';
+                    const target =
+                        nodes.length === 0 ? '' : nodes.length === 1 && !topic ? (nodes[0]?.nodeId ?? '') : topic;
+                    if (nodes.length > 0 && !nodes.some((n) => n.nodeId === target)) {
+                        throw new NodeError(
+                            'BAD_INPUT',
+                            `msg.topic must name one of this actuator's nodes (${nodes.map((n) => n.nodeId).join(', ')}); got "${topic}"`,
+                        );
+                    }
                     const current = values.get(target) ?? new Map<string, string>();
                     for (const [name, value] of Object.entries(msg.payload as Record<string, unknown>)) {
                         const d = described.find((x) => x.name === name);

@@ -25,6 +25,7 @@ interface ReadoutOverrides {
     from?: unknown;
     to?: unknown;
     when?: unknown;
+    cancel?: unknown;
 }
 
 function stringList(v: unknown, what: string): string[] | undefined {
@@ -63,6 +64,31 @@ export = (RED: NodeAPI): void => {
             ? (config.generation as Generation | 'auto')
             : 'auto';
 
+        /** Readouts cancelled on request, whose failure is not reported as an error. */
+        const cancelled = new Set<string>();
+
+        /** `cancel: true` cancels every readout this node waits for; a string or list, those ids. */
+        const cancel = async (which: unknown): Promise<void> => {
+            const ids =
+                which === true
+                    ? undefined
+                    : typeof which === 'string'
+                      ? [which]
+                      : Array.isArray(which) && which.every((x) => typeof x === 'string')
+                        ? (which as string[])
+                        : null;
+            if (ids === null)
+                throw new NodeError('BAD_INPUT', 'cancel must be true, a readout id, or a list of readout ids');
+            const targets = client.readouts().filter((r) => !ids || ids.includes(r.id));
+            for (const r of targets) cancelled.add(r.id);
+            await Promise.all(targets.map((r) => client.cancel(r.device, r.id)));
+            this.status({
+                fill: 'grey',
+                shape: 'ring',
+                text: RED._('iot-readout.status.cancelled', { count: targets.length }),
+            });
+        };
+
         this.on(
             'input',
             async (
@@ -71,13 +97,18 @@ export = (RED: NodeAPI): void => {
                 done: (err?: Error) => void,
             ) => {
                 try {
-                    const device = (typeof msg.topic === 'string' && msg.topic.trim()) || config.device?.trim();
-                    if (!device)
-                        throw new NodeError('BAD_INPUT', 'No device: set one in the node, or put its JID in msg.topic');
                     const o: ReadoutOverrides =
                         msg.payload !== null && typeof msg.payload === 'object' && !Array.isArray(msg.payload)
                             ? (msg.payload as ReadoutOverrides)
                             : {};
+                    if (o.cancel !== undefined && o.cancel !== false) {
+                        await cancel(o.cancel);
+                        done();
+                        return;
+                    }
+                    const device = (typeof msg.topic === 'string' && msg.topic.trim()) || config.device?.trim();
+                    if (!device)
+                        throw new NodeError('BAD_INPUT', 'No device: set one in the node, or put its JID in msg.topic');
                     const { categories, all } = categoryList(o.categories ?? config.categories);
                     const nodes: NodeRef[] = (stringList(o.nodes, 'nodes') ?? listField(config.nodes)).map(
                         (nodeId) => ({ nodeId }),
@@ -101,13 +132,21 @@ export = (RED: NodeAPI): void => {
                         { generation, timeoutMs },
                     );
                     const fields = result.fields.map(fieldJson);
+                    if (fields.length === 0 && result.errors.length > 0) {
+                        // The device answered with errors only: nothing was read.
+                        throw new NodeError(
+                            'REMOTE_ERROR',
+                            `${result.device} could not read: ${result.errors.map((e) => (e.node ? `${e.node.nodeId}: ${e.message}` : e.message)).join('; ')}`,
+                        );
+                    }
                     const out = msg as NodeMessageInFlow & Record<string, unknown>;
                     out.topic = result.device;
                     out.payload = payloadOf(fields);
                     out.fields = fields;
                     out.timestamp = newestTimestamp(fields) ?? new Date().toISOString();
-                    out.quality =
-                        result.errors.length > 0 && fields.length === 0 ? 'invalid' : qualityOf(result.fields);
+                    // Errors beside the fields (a node that could not be read) make the readout questionable at best.
+                    const quality = qualityOf(result.fields);
+                    out.quality = result.errors.length > 0 && quality === 'good' ? 'questionable' : quality;
                     out.xmpp = {
                         device: result.device,
                         generation: result.generation,
@@ -129,6 +168,11 @@ export = (RED: NodeAPI): void => {
                     send(out);
                     done();
                 } catch (err) {
+                    if (err instanceof ReadoutFailure && err.partial && cancelled.delete(err.partial.id)) {
+                        // Cancelled on request (msg.payload.cancel): not an error, and nothing to send.
+                        done();
+                        return;
+                    }
                     const e = withCode(err);
                     if (err instanceof ReadoutFailure && err.partial)
                         (msg as Record<string, unknown>).fields = err.partial.fields.map(fieldJson);

@@ -43,6 +43,8 @@ function parseNodes(text: string | undefined): ConcentratorNode[] {
     if (!Array.isArray(raw)) throw new NodeError('CONFIG', 'The node list must be an array');
     const ids = new Set<string>();
     const nodes = raw.map((n: NodeConfig, i) => {
+        if (n === null || typeof n !== 'object' || Array.isArray(n))
+            throw new NodeError('CONFIG', `Node ${i + 1} must be an object with a nodeId`);
         const nodeId = typeof n.nodeId === 'string' ? n.nodeId.trim() : '';
         if (!nodeId) throw new NodeError('CONFIG', `Node ${i + 1} has no id`);
         if (ids.has(nodeId)) throw new NodeError('CONFIG', `Node ${nodeId} is listed twice`);
@@ -66,6 +68,15 @@ function parseNodes(text: string | undefined): ConcentratorNode[] {
             throw new NodeError('CONFIG', `Node ${n.nodeId}: parent ${n.parentId} is not in the list`);
         n.hasChildren = nodes.some((c) => c.parentId === n.nodeId);
     }
+    // A parent cycle would leave its nodes without a root: nobody browsing the tree could reach them.
+    const parentOf = new Map(nodes.map((n) => [n.nodeId, n.parentId]));
+    for (const n of nodes) {
+        const path = new Set<string>([n.nodeId]);
+        for (let up = n.parentId; up; up = parentOf.get(up)) {
+            if (path.has(up)) throw new NodeError('CONFIG', `Node ${n.nodeId} is its own ancestor (through ${up})`);
+            path.add(up);
+        }
+    }
     return nodes;
 }
 
@@ -85,9 +96,15 @@ export = (RED: NodeAPI): void => {
     function IotSensor(this: Node, config: IotSensorConfig): void {
         RED.nodes.createNode(this, config);
         let nodes: ConcentratorNode[];
+        let timeoutMs: number;
+        let historyLimit: number;
+        let maxPerRequester: number;
         try {
             nodes = parseNodes(config.nodes);
             accessMode(config);
+            timeoutMs = numberField(config.timeout, 10, 1, 600, 'Timeout') * 1000;
+            historyLimit = numberField(config.historyLimit, 1000, 1, 1_000_000, 'History', true);
+            maxPerRequester = numberField(config.maxPerRequester, 4, 1, 1000, 'Readouts per requester', true);
         } catch (err) {
             configFailed(this, err, RED._('iot-sensor.status.config-error'));
             return;
@@ -96,8 +113,7 @@ export = (RED: NodeAPI): void => {
         if (!used) return;
         const { session, account } = used;
         const flowMode = config.mode === 'flow';
-        const timeoutMs = numberField(config.timeout, 10, 1, 600, 'Timeout') * 1000;
-        const store = new SensorStore(nodes, numberField(config.historyLimit, 1000, 1, 1_000_000, 'History'));
+        const store = new SensorStore(nodes, historyLimit);
         const waiting = new Map<
             string,
             {
@@ -123,105 +139,119 @@ export = (RED: NodeAPI): void => {
         }
         let served = 0;
 
-        const sensor = new SensorServer(session, {
-            device: {
-                nodes: () => nodes,
-                read: (ctx) => {
-                    if (!flowMode) return Promise.resolve({ fields: store.read(ctx.node, ctx.request) });
-                    const id = randomBytes(8).toString('hex');
-                    return new Promise((resolve, reject) => {
-                        const timer = setTimeout(() => {
-                            waiting.delete(id);
-                            reject(new Error(`The flow did not answer within ${timeoutMs / 1000} s`));
-                        }, timeoutMs);
-                        waiting.set(id, {
-                            node: ctx.node,
-                            resolve: (r) => {
-                                clearTimeout(timer);
-                                resolve(r);
-                            },
-                            reject: (e) => {
-                                clearTimeout(timer);
-                                reject(e);
-                            },
-                        });
-                        const r = ctx.request;
-                        this.send([
-                            {
-                                topic: ctx.from,
-                                payload: {
-                                    node: ctx.node?.nodeId,
-                                    fields: r.fields,
-                                    categories: r.all ? ['all'] : r.categories,
-                                    from: r.from?.date.toISOString(),
-                                    to: r.to?.date.toISOString(),
+        let sensor: SensorServer | undefined;
+        let concentrator: ConcentratorServer | undefined;
+        try {
+            sensor = new SensorServer(session, {
+                device: {
+                    nodes: () => nodes,
+                    read: (ctx) => {
+                        if (!flowMode) return Promise.resolve({ fields: store.read(ctx.node, ctx.request) });
+                        const id = randomBytes(8).toString('hex');
+                        return new Promise((resolve, reject) => {
+                            const timer = setTimeout(() => {
+                                waiting.delete(id);
+                                reject(new Error(`The flow did not answer within ${timeoutMs / 1000} s`));
+                            }, timeoutMs);
+                            waiting.set(id, {
+                                node: ctx.node,
+                                resolve: (r) => {
+                                    clearTimeout(timer);
+                                    resolve(r);
                                 },
-                                xmpp: { requester: ctx.from, generation: ctx.generation, id: r.id },
-                                _iotReadout: id,
-                            } as NodeMessage,
-                            null,
-                        ]);
-                    });
+                                reject: (e) => {
+                                    clearTimeout(timer);
+                                    reject(e);
+                                },
+                            });
+                            const r = ctx.request;
+                            this.send([
+                                {
+                                    topic: ctx.from,
+                                    payload: {
+                                        node: ctx.node?.nodeId,
+                                        fields: r.fields,
+                                        categories: r.all ? ['all'] : r.categories,
+                                        from: r.from?.date.toISOString(),
+                                        to: r.to?.date.toISOString(),
+                                    },
+                                    xmpp: { requester: ctx.from, generation: ctx.generation, id: r.id },
+                                    _iotReadout: id,
+                                } as NodeMessage,
+                                null,
+                            ]);
+                        });
+                    },
                 },
-            },
-            authorize: async (from, request) => {
-                if (!provisioning) return allowed(from);
-                const verdict = await provisioning.canRead(from, {
-                    nodes: request.nodes,
-                    fields: request.fields,
-                    categories: request.categories,
-                    all: request.all,
-                    ...(request.tokens ? { tokens: request.tokens } : {}),
-                });
-                if (!verdict.allowed) return false;
-                return verdict.fields || verdict.nodes
-                    ? {
-                          ...(verdict.fields ? { fields: verdict.fields } : {}),
-                          ...(verdict.nodes ? { nodes: verdict.nodes } : {}),
-                      }
-                    : true;
-            },
-            maxPerRequester: numberField(config.maxPerRequester, 4, 1, 1000, 'Readouts per requester'),
-            defaultNodeId: config.defaultNode?.trim() || 'Device',
-            onActivity: (e) => {
-                if (e.kind === 'readout') served++;
-                this.send([
-                    null,
-                    {
-                        topic: e.from,
-                        payload: e.kind,
-                        xmpp: { event: e.kind, detail: e.detail, served },
-                    } as NodeMessage,
-                ]);
-            },
-        });
-        const concentrator =
-            nodes.length > 0
-                ? new ConcentratorServer(session, {
-                      tree: {
-                          sources: () => [METERING_TOPOLOGY],
-                          nodes: () => nodes,
-                          parametersForEdit: (n) => [
-                              { name: 'nodeId', type: 'string', value: n.nodeId, readOnly: true, label: 'Node id' },
-                              {
-                                  name: 'displayName',
-                                  type: 'string',
-                                  value: n.displayName ?? '',
-                                  readOnly: true,
-                                  label: 'Name',
-                              },
-                              {
-                                  name: 'nodeType',
-                                  type: 'string',
-                                  value: n.nodeType ?? '',
-                                  readOnly: true,
-                                  label: 'Type',
-                              },
-                          ],
-                      },
-                      authorize: (from) => (provisioning ? true : allowed(from)),
-                  })
-                : undefined;
+                authorize: async (from, request) => {
+                    if (!provisioning) return allowed(from);
+                    const verdict = await provisioning.canRead(from, {
+                        nodes: request.nodes,
+                        fields: request.fields,
+                        categories: request.categories,
+                        all: request.all,
+                        ...(request.tokens ? { tokens: request.tokens } : {}),
+                    });
+                    if (!verdict.allowed) return false;
+                    return verdict.fields || verdict.nodes || verdict.categories
+                        ? {
+                              ...(verdict.fields ? { fields: verdict.fields } : {}),
+                              ...(verdict.nodes ? { nodes: verdict.nodes } : {}),
+                              ...(verdict.categories ? { categories: verdict.categories } : {}),
+                          }
+                        : true;
+                },
+                maxPerRequester,
+                // The flow's own time limit (timeoutMs) reports first, with the clearer message.
+                readTimeoutMs: timeoutMs + 1000,
+                defaultNodeId: config.defaultNode?.trim() || 'Device',
+                onActivity: (e) => {
+                    if (e.kind === 'readout') served++;
+                    this.send([
+                        null,
+                        {
+                            topic: e.from,
+                            payload: e.kind,
+                            xmpp: { event: e.kind, detail: e.detail, served },
+                        } as NodeMessage,
+                    ]);
+                },
+            });
+            concentrator =
+                nodes.length > 0
+                    ? new ConcentratorServer(session, {
+                          tree: {
+                              sources: () => [METERING_TOPOLOGY],
+                              nodes: () => nodes,
+                              parametersForEdit: (n) => [
+                                  { name: 'nodeId', type: 'string', value: n.nodeId, readOnly: true, label: 'Node id' },
+                                  {
+                                      name: 'displayName',
+                                      type: 'string',
+                                      value: n.displayName ?? '',
+                                      readOnly: true,
+                                      label: 'Name',
+                                  },
+                                  {
+                                      name: 'nodeType',
+                                      type: 'string',
+                                      value: n.nodeType ?? '',
+                                      readOnly: true,
+                                      label: 'Type',
+                                  },
+                              ],
+                          },
+                          authorize: (from) => (provisioning ? true : allowed(from)),
+                      })
+                    : undefined;
+        } catch (err) {
+            // Another node already serves these requests on this account (one sensor per account).
+            sensor?.dispose();
+            for (const h of handles) h.dispose();
+            void account.release(this);
+            configFailed(this, err, RED._('iot-sensor.status.config-error'));
+            return;
+        }
 
         this.on(
             'input',
@@ -262,7 +292,7 @@ export = (RED: NodeAPI): void => {
         );
 
         this.on('close', (_removed: boolean, done: () => void) => {
-            sensor.dispose();
+            sensor?.dispose();
             concentrator?.dispose();
             for (const h of handles) h.dispose();
             for (const w of waiting.values()) w.reject(new Error('The sensor node was stopped'));

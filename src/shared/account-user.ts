@@ -24,7 +24,12 @@ export function useAccount(
             problem = new NodeError('CONFIG', withCode(err).message);
         }
     }
-    configFailed(node, problem, problem.message.length > 24 ? 'config error' : problem.message, 'ring');
+    configFailed(
+        node,
+        problem,
+        problem.message.length > 24 ? RED._('xmpp-account.status.config-error') : problem.message,
+        'ring',
+    );
     return undefined;
 }
 

@@ -2,6 +2,17 @@
  * Conversions between the XMPP IoT model and Node-RED messages (plain JSON values), shared by
  * the iot-* node files. Nothing here builds XML.
  */
+
+import {
+    isDate,
+    isDuration,
+    isParameterText,
+    isTime,
+    parseBoolean,
+    parseInt32,
+    parseInt64,
+    parseNumeric,
+} from '../protocols/xmpp-iot/lexical';
 import type {
     Category,
     Field,
@@ -12,7 +23,7 @@ import type {
     ParameterValue,
     Quality,
 } from '../protocols/xmpp-iot/model';
-import { CATEGORIES, QUALITIES } from '../protocols/xmpp-iot/model';
+import { CATEGORIES, FIELD_TYPES, PARAMETER_TYPES, QUALITIES } from '../protocols/xmpp-iot/model';
 import { NodeError } from './errors';
 
 /** A field as a flow sees it: JSON values only. */
@@ -165,68 +176,111 @@ export function fieldFromValue(
         quality: asQuality(meta.quality, where),
         ...(meta.node ? { node: meta.node } : {}),
     };
+    if (meta.type !== undefined && !(FIELD_TYPES as readonly unknown[]).includes(meta.type))
+        throw bad(`${where}: "${String(meta.type)}" is not a field type (${FIELD_TYPES.join(', ')})`);
     const type = meta.type as FieldType | undefined;
-    if (typeof raw === 'number') {
-        if (!Number.isFinite(raw)) throw bad(`${where}: ${raw} is not a finite number`);
-        if (type === 'int' || type === 'long') {
-            if (!Number.isInteger(raw)) throw bad(`${where}: ${raw} is not an integer`);
-            return { ...base, type, value: raw, text: String(raw) };
-        }
-        const decimals = meta.decimals === undefined ? decimalsOf(raw) : Number(meta.decimals);
+    const unit = typeof meta.unit === 'string' && meta.unit ? { unit: meta.unit } : {};
+    const numeric = (value: number, text?: string): Field => {
+        if (!Number.isFinite(value)) throw bad(`${where}: ${value} is not a finite number`);
+        const decimals =
+            meta.decimals === undefined
+                ? text !== undefined
+                    ? (parseNumeric(text)?.decimals ?? 0)
+                    : decimalsOf(value)
+                : Number(meta.decimals);
         if (!Number.isInteger(decimals) || decimals < 0 || decimals > 20)
             throw bad(`${where}: decimals must be an integer from 0 to 20`);
-        return {
-            ...base,
-            type: 'numeric',
-            value: raw,
-            text: raw.toFixed(decimals),
-            decimals,
-            ...(typeof meta.unit === 'string' && meta.unit ? { unit: meta.unit } : {}),
-        };
+        return { ...base, type: 'numeric', value, text: value.toFixed(decimals), decimals, ...unit };
+    };
+    const integer = (t: 'int' | 'long', value: number | bigint | undefined, shown: string): Field => {
+        if (value === undefined)
+            throw bad(`${where}: ${shown} is not ${t === 'int' ? 'a 32-bit' : 'a 64-bit'} integer (type ${t})`);
+        return { ...base, type: t, value, text: String(value) };
+    };
+    if (typeof raw === 'number') {
+        if (type === 'int' || type === 'long') {
+            if (!Number.isSafeInteger(raw)) throw bad(`${where}: ${raw} is not an integer (type ${type})`);
+            return integer(type, type === 'int' ? parseInt32(String(raw)) : raw, String(raw));
+        }
+        if (type === 'string' || type === 'enum') return fieldFromValue(name, String(raw), meta);
+        if (type !== undefined && type !== 'numeric') throw bad(`${where}: the number ${raw} is not a ${type}`);
+        return numeric(raw);
     }
-    if (typeof raw === 'boolean') return { ...base, type: 'boolean', value: raw, text: String(raw) };
+    if (typeof raw === 'boolean') {
+        if (type !== undefined && type !== 'boolean') throw bad(`${where}: ${raw} is not a ${type}`);
+        return { ...base, type: 'boolean', value: raw, text: String(raw) };
+    }
     if (raw instanceof Date) {
         if (Number.isNaN(raw.getTime())) throw bad(`${where}: invalid date`);
+        if (type !== undefined && type !== 'dateTime') throw bad(`${where}: a Date is not a ${type}`);
         return { ...base, type: 'dateTime', value: raw, text: raw.toISOString() };
     }
     if (typeof raw === 'string') {
-        if (type === 'dateTime') {
-            const d = new Date(raw);
-            if (Number.isNaN(d.getTime())) throw bad(`${where}: "${raw}" is not a date and time`);
-            return { ...base, type: 'dateTime', value: d, text: d.toISOString() };
+        const shown = JSON.stringify(raw);
+        switch (type) {
+            case 'numeric': {
+                const n = parseNumeric(raw);
+                if (!n) throw bad(`${where}: ${shown} is not a number (type numeric)`);
+                return numeric(n.value, raw.trim());
+            }
+            case 'int':
+                return integer('int', parseInt32(raw), shown);
+            case 'long':
+                return integer('long', parseInt64(raw), shown);
+            case 'boolean': {
+                const b = parseBoolean(raw);
+                if (b === undefined) throw bad(`${where}: ${shown} is not a boolean (true/false, 1/0, yes/no, on/off)`);
+                return { ...base, type: 'boolean', value: b, text: String(b) };
+            }
+            case 'dateTime': {
+                const d = new Date(raw);
+                if (Number.isNaN(d.getTime())) throw bad(`${where}: ${shown} is not a date and time`);
+                return { ...base, type: 'dateTime', value: d, text: d.toISOString() };
+            }
+            case 'date':
+            case 'time':
+            case 'duration': {
+                const ok = type === 'date' ? isDate(raw) : type === 'time' ? isTime(raw) : isDuration(raw);
+                if (!ok) throw bad(`${where}: ${shown} is not an xs:${type}`);
+                return { ...base, type, value: raw.trim(), text: raw.trim() };
+            }
+            case 'enum':
+                return { ...base, type: 'enum', value: raw, text: raw, enumType: 'enum' };
+            default:
+                return { ...base, type: 'string', value: raw, text: raw };
         }
-        if (type === 'enum') return { ...base, type: 'enum', value: raw, text: raw, enumType: 'enum' };
-        return { ...base, type: 'string', value: raw, text: raw };
     }
     throw bad(
         `${where}: a ${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw} cannot be a field value (number, boolean, string or Date)`,
     );
 }
 
-/** Lexical text of a JS value for a parameter of `type` (values are checked again against the form by the device). */
+/** Lexical text of a JS value for a parameter of `type`, checked against the type's lexical space. */
 function parameterText(type: ParameterType, value: unknown, name: string): string {
+    const shown = JSON.stringify(value);
+    let text: string;
     if (type === 'boolean') {
-        if (typeof value === 'boolean') return String(value);
-        if (value === 'true' || value === 'false') return value;
-        throw bad(`Parameter ${name} is boolean; ${JSON.stringify(value)} is not`);
-    }
-    if (type === 'int' || type === 'long' || type === 'double') {
+        if (typeof value !== 'boolean' && value !== 'true' && value !== 'false')
+            throw bad(`Parameter ${name} is boolean; ${shown} is not`);
+        text = String(value);
+    } else if (type === 'int' || type === 'long' || type === 'double') {
         const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
         if (typeof n !== 'number' || !Number.isFinite(n))
-            throw bad(`Parameter ${name} is a number (${type}); ${JSON.stringify(value)} is not`);
+            throw bad(`Parameter ${name} is a number (${type}); ${shown} is not`);
         if (type !== 'double' && !Number.isInteger(n))
             throw bad(`Parameter ${name} is an integer (${type}); ${n} is not`);
-        return String(n);
-    }
-    if (type === 'dateTime') {
+        text = String(n);
+    } else if (type === 'dateTime') {
         const d = value instanceof Date ? value : new Date(String(value));
-        if (Number.isNaN(d.getTime()))
-            throw bad(`Parameter ${name} is a date and time; ${JSON.stringify(value)} is not`);
-        return d.toISOString();
+        if (Number.isNaN(d.getTime())) throw bad(`Parameter ${name} is a date and time; ${shown} is not`);
+        text = d.toISOString();
+    } else {
+        if (typeof value === 'object' && value !== null)
+            throw bad(`Parameter ${name}: an object cannot be a ${type} value`);
+        text = String(value);
     }
-    if (typeof value === 'object' && value !== null)
-        throw bad(`Parameter ${name}: an object cannot be a ${type} value`);
-    return String(value);
+    if (!isParameterText(type, text)) throw bad(`Parameter ${name}: ${shown} is not a valid ${type}`);
+    return text;
 }
 
 /**
@@ -245,10 +299,12 @@ export function parametersFromPayload(
     const out: ParameterValue[] = [];
     for (const [name, value] of Object.entries(payload as Record<string, unknown>)) {
         const fromForm = known.find((k) => k.name === name)?.type;
-        const given = types[name] as ParameterType | undefined;
+        const given = types[name];
+        if (given !== undefined && !(PARAMETER_TYPES as readonly unknown[]).includes(given))
+            throw bad(`msg.types.${name}: "${String(given)}" is not a parameter type (${PARAMETER_TYPES.join(', ')})`);
         const type: ParameterType =
             fromForm ??
-            given ??
+            (given as ParameterType | undefined) ??
             (typeof value === 'boolean'
                 ? 'boolean'
                 : typeof value === 'number'

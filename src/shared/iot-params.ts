@@ -2,7 +2,9 @@ import type { ParameterDescription } from '../protocols/xmpp-iot/model';
 import { PARAMETER_TYPES } from '../protocols/xmpp-iot/model';
 import { validValue } from '../protocols/xmpp-iot/validate';
 import { NodeError } from './errors';
-import { listField } from './xmpp-config';
+
+/** Types whose min and max bound the value. */
+const NUMERIC_TYPES: readonly string[] = ['int', 'long', 'double'];
 
 interface ParameterConfig {
     name?: unknown;
@@ -46,12 +48,34 @@ export function parseParameters(text: string | undefined): ParameterDescription[
                 d[bound] = n;
             }
         }
-        const options = typeof p.options === 'string' ? listField(p.options) : [];
+        if (d.min !== undefined && d.max !== undefined && d.min > d.max)
+            throw new NodeError('CONFIG', `Parameter ${name}: min ${d.min} is above max ${d.max}`);
+        // Options are separated by commas or new lines, so that an option may contain spaces.
+        const options =
+            typeof p.options === 'string'
+                ? p.options
+                      .split(/[,\n]/)
+                      .map((o) => o.trim())
+                      .filter((o) => o !== '')
+                : [];
         if (options.length > 0) d.options = options.map((value) => ({ value }));
+        if (type === 'enum' && options.length === 0)
+            throw new NodeError('CONFIG', `Parameter ${name}: an enum needs its options`);
         if (p.value !== undefined && p.value !== '' && p.value !== null) {
             const text = String(p.value);
             if (!validValue(type, text))
                 throw new NodeError('CONFIG', `Parameter ${name}: initial value "${text}" is not a valid ${type}`);
+            const n = Number(text);
+            if (
+                NUMERIC_TYPES.includes(type) &&
+                ((d.min !== undefined && n < d.min) || (d.max !== undefined && n > d.max))
+            )
+                throw new NodeError(
+                    'CONFIG',
+                    `Parameter ${name}: initial value ${text} is outside ${d.min ?? '…'} to ${d.max ?? '…'}`,
+                );
+            if (options.length > 0 && !options.includes(text))
+                throw new NodeError('CONFIG', `Parameter ${name}: initial value "${text}" is not one of the options`);
             d.value = text;
         }
         if (p.readOnly === true) d.readOnly = true;

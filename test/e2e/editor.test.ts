@@ -354,9 +354,15 @@ describe('editor e2e (Node-RED 5 + Chromium)', () => {
                     const label = page.locator(`[id="${n.id}"] .red-ui-flow-node-status-label`);
                     await page
                         .waitForFunction(
-                            ([id, want]) =>
-                                document.querySelector(`[id="${id}"] .red-ui-flow-node-status-label`)?.textContent ===
-                                want,
+                            ([id, want]) => {
+                                // Online, or a node's own healthy (green) status once it has worked (a sensor fed by the flow).
+                                const text = document.querySelector(
+                                    `[id="${id}"] .red-ui-flow-node-status-label`,
+                                )?.textContent;
+                                const shape = document.querySelector(`[id="${id}"] .red-ui-flow-node-status`);
+                                const green = /-(dot|ring)-green\b/.test(shape?.getAttribute('class') ?? '');
+                                return text === want || (green && !!text);
+                            },
                             [n.id, online] as const,
                             { timeout: 20_000 },
                         )

@@ -36,6 +36,7 @@ let control: ControlServer;
 let concentrator: ConcentratorServer;
 const applied: Array<{ node?: string; parameters: ParameterValue[]; acknowledged: boolean }> = [];
 let slowReads = 0;
+let reads = 0;
 
 const NODES: ConcentratorNode[] = [
     {
@@ -108,6 +109,7 @@ before(async () => {
         device: {
             nodes: () => NODES,
             read: async (ctx) => {
+                reads++;
                 if (ctx.node?.nodeId === 'Compressor') {
                     slowReads++;
                     throw new Error('Compressor bus timeout');
@@ -253,6 +255,37 @@ for (const generation of GENERATION_LIST) {
             assert.equal(r.queued, true);
             assert.deepEqual(events.slice(0, 2), ['accepted', 'started']);
             assert.equal(r.fields[0]?.name, 'Power');
+        });
+
+        test('a scheduled readout cancelled before its time is never read; the caller is told at once', {
+            timeout: 20_000,
+        }, async () => {
+            const readout = new ReadoutClient(client);
+            const accepted: Array<{ id: string; queued: boolean }> = [];
+            const when = { date: new Date(Math.ceil((Date.now() + 1500) / 1000) * 1000), zoneless: false };
+            const pending = readout.read(
+                device.jid as string,
+                { categories: ['momentary'], all: false, nodes: [{ nodeId: 'Meter1' }], fields: [], when },
+                {
+                    generation,
+                    onEvent: (e) => {
+                        if (e.kind === 'accepted') accepted.push({ id: e.id, queued: e.queued });
+                    },
+                },
+            );
+            pending.catch(() => undefined); // rejected by the cancel below, before assert.rejects looks
+            await waitFor(() => accepted.length > 0, 5000, 'accepted');
+            assert.equal(accepted[0]?.queued, true);
+            assert.equal(sensor.active > 0, true, 'the device holds the scheduled readout');
+            const readsBefore = reads;
+            assert.deepEqual(readout.readouts(), [{ device: device.jid as string, id: accepted[0]?.id }]);
+            await readout.cancel(device.jid as string, accepted[0]?.id as string);
+            await assert.rejects(pending, { code: 'CLOSED', message: /cancelled/ });
+            await waitFor(() => sensor.active === 0, 5000, 'the device to drop the readout');
+            await new Promise((r) => setTimeout(r, when.date.getTime() - Date.now() + 500));
+            assert.equal(reads, readsBefore, 'the device did not read after the cancel');
+            assert.deepEqual(readout.readouts(), []);
+            readout.dispose();
         });
     });
 

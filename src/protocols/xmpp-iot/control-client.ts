@@ -1,4 +1,4 @@
-import { el } from '../xml';
+import { el, type XmlElement } from '../xml';
 import { type Session, StanzaError, tryParseJid, XmppError, type XmppErrorCode } from '../xmpp';
 import { controlCodec } from './control';
 import { GenerationDiscovery } from './discovery';
@@ -84,8 +84,12 @@ export class ControlClient {
             });
             return codec.readSetResult(answer);
         } catch (err) {
-            if (err instanceof StanzaError && err.stanza)
-                throw new ControlError(device, codec.readSetError(err.stanza), err);
+            // An error stanza from the device, or (v0.1/v0.2 devices) a failure code inside the IQ
+            // result, which the codec reports as a StanzaError carrying that payload.
+            if (err instanceof StanzaError && (err.stanza || err.payload)) {
+                const stanza = err.stanza ?? el('iq', { type: 'error' }, err.payload as XmlElement);
+                throw new ControlError(device, codec.readSetError(stanza), err);
+            }
             throw err;
         }
     }
@@ -98,9 +102,17 @@ export class ControlClient {
     ): Promise<ParameterDescription[]> {
         const device = this.#resolve(to);
         const codec = controlCodec(await this.#generation(device, options));
-        const answer = await this.#session.request(device, 'get', codec.getForm(nodes, options.tokens), {
-            timeoutMs: options.timeoutMs ?? 30_000,
-        });
+        const answer = await this.#session
+            .request(device, 'get', codec.getForm(nodes, options.tokens), { timeoutMs: options.timeoutMs ?? 30_000 })
+            .catch((err: unknown) => {
+                // Keep the code (for the flow) and say who refused what (for the person reading it).
+                if (err instanceof XmppError)
+                    throw new XmppError(err.code, `${device} did not give its form: ${err.message}`, {
+                        ...(err.condition ? { condition: err.condition } : {}),
+                        cause: err,
+                    });
+                throw err;
+            });
         if (!answer) throw new XmppError('PROTOCOL_ERROR', `${device} answered getForm without a form`);
         return codec.readForm(answer);
     }

@@ -11,6 +11,7 @@ import type {
     ParameterDescription,
     ParameterValue,
 } from './model';
+import { sameNode } from './model';
 import { checkParameter } from './validate';
 
 export interface ApplyContext {
@@ -35,7 +36,12 @@ export interface Actuator {
 }
 
 /** Who may control what: false, true, or only some parameters. */
-export type ControlDecision = boolean | { parameters: string[] };
+/**
+ * The decision on a set: allowed, not, or allowed for some parameters or nodes only (XEP-0324
+ * canControlResponse). The device then applies only those, and its answer lists what it set
+ * (XEP-0324 §3.4.3); if nothing of the set is left, it is refused.
+ */
+export type ControlDecision = boolean | { parameters?: string[]; nodes?: NodeRef[] };
 
 export interface ControlServerOptions {
     actuator: Actuator;
@@ -137,16 +143,37 @@ export class ControlServer {
     ): Promise<{ result: ControlResult } | { failure: ControlFailure }> {
         const decision = this.#o.authorize ? await this.#o.authorize(from, request, generation) : true;
         if (decision === false) return { failure: { reason: 'forbidden', message: 'Access denied' } };
-        if (typeof decision === 'object') {
-            const denied = request.parameters.find((p) => !decision.parameters.includes(p.name));
-            if (denied)
+        if (request.parameters.length > 0 && typeof decision === 'object') {
+            const permitted = decision.parameters;
+            const parameters = permitted
+                ? request.parameters.filter((p) => permitted.includes(p.name))
+                : request.parameters;
+            if (parameters.length === 0) {
+                const denied = request.parameters[0]?.name;
                 return {
                     failure: {
                         reason: 'forbidden',
-                        parameter: denied.name,
-                        message: `Not allowed to set ${denied.name}`,
+                        ...(denied ? { parameter: denied } : {}),
+                        message: `Not allowed to set ${request.parameters.map((p) => p.name).join(', ')}`,
                     },
                 };
+            }
+            let nodes = request.nodes;
+            if (decision.nodes) {
+                const allowedNodes = decision.nodes;
+                nodes =
+                    nodes.length > 0
+                        ? nodes.filter((n) => allowedNodes.some((m) => sameNode(m, n)))
+                        : [...allowedNodes];
+                if (nodes.length === 0)
+                    return {
+                        failure: {
+                            reason: 'forbidden',
+                            message: `Not allowed to control ${request.nodes.map((n) => n.nodeId).join(', ')}`,
+                        },
+                    };
+            }
+            request = { ...request, parameters, nodes };
         }
         if (request.parameters.length === 0)
             return { failure: { reason: 'bad-value', message: 'The set names no parameter' } };

@@ -82,9 +82,15 @@ export function formatWireTime(t: WireTime): string {
     return formatDateTime(t.date, t.zoneless ? 'local' : 'utc');
 }
 
-/** xs:date. */
+/** xs:date, a day that exists (2026-02-30 does not; 2024-02-29 does). */
 export function isDate(text: string): boolean {
-    return /^-?\d{4,}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(Z|[+-]\d{2}:\d{2})?$/.test(text.trim());
+    const m = /^(-?\d{4,})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(Z|[+-]\d{2}:\d{2})?$/.exec(text.trim());
+    if (!m) return false;
+    const year = Number(m[1]);
+    const month = Number(m[2]);
+    const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+    return Number(m[3]) <= days;
 }
 
 /** xs:time (and the .NET TimeSpan text G2/G3 devices send, e.g. 12:00:00.1234567). */

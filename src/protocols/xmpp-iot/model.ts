@@ -54,6 +54,15 @@ export interface NodeRef {
     partition?: string;
 }
 
+/** Whether `b` names the node `a` (a reference without a source or partition matches any). */
+export function sameNode(a: NodeRef, b: NodeRef): boolean {
+    return (
+        a.nodeId === b.nodeId &&
+        (!b.sourceId || a.sourceId === b.sourceId) &&
+        (!b.partition || a.partition === b.partition)
+    );
+}
+
 /** XEP-0324 tokens: space-separated lists on the wire. */
 export interface Tokens {
     service?: string[];

@@ -163,7 +163,7 @@ export class ProvisioningClient {
         if (!this.#codec) {
             const generation =
                 this.#generation === 'auto'
-                    ? await this.#discovery.generation(this.server, 'provisioning')
+                    ? await this.#discovery.generation(this.server, 'provisioning', this.#timeoutMs)
                     : this.#generation;
             this.#codec = provisioningCodec(generation);
         }

@@ -138,7 +138,15 @@ export class ReadoutClient {
         });
     }
 
-    /** Cancels a running or scheduled readout (best effort; the pending read fails with CANCELLED). */
+    /** The readouts waiting for their answer: device (full JID) and readout id. */
+    readouts(): Array<{ device: string; id: string }> {
+        return [...this.#pending.values()].map((p) => ({ device: p.device.full, id: p.id }));
+    }
+
+    /**
+     * Cancels a running or scheduled readout: the pending read fails at once with CLOSED, and the
+     * device is told (best effort: a device that has finished or forgotten it answers all the same).
+     */
     async cancel(to: string, id: string): Promise<void> {
         const device = this.#resolve(to);
         const pending = this.#pending.get(this.#key(device, id));

@@ -2,7 +2,15 @@ import { el, type XmlElement } from '../xml';
 import { type Disposable, type IqRequest, type Session, StanzaError, tryParseJid, XmppError } from '../xmpp';
 import type { SensorDataCodec } from './codec';
 import { GENERATIONS } from './generations';
-import type { Field, Generation, NodeRef, ReadoutError, ReadoutRequest } from './model';
+import {
+    type Category,
+    type Field,
+    type Generation,
+    type NodeRef,
+    type ReadoutError,
+    type ReadoutRequest,
+    sameNode,
+} from './model';
 import { sensorDataCodec, sensorDataCodecFor } from './sensordata';
 
 /** What the server asks the device for: the fields of one node (or of the device itself). */
@@ -22,8 +30,12 @@ export interface SensorDevice {
     read(context: ReadContext): Promise<{ fields: Field[]; errors?: ReadoutError[] }>;
 }
 
-/** The decision on a request: allowed (optionally narrowed to some fields or nodes) or not. */
-export type ReadDecision = boolean | { fields?: string[]; nodes?: NodeRef[] };
+/**
+ * The decision on a request: allowed, not, or allowed for some fields, nodes or categories only
+ * (XEP-0324 canReadResponse). A list present in the decision is what may be read; if it leaves
+ * nothing of what was asked, the request is refused.
+ */
+export type ReadDecision = boolean | { fields?: string[]; nodes?: NodeRef[]; categories?: Category[] };
 
 export interface SensorServerOptions {
     device: SensorDevice;
@@ -119,6 +131,8 @@ export class SensorServer {
         const decision = this.#o.authorize ? await this.#o.authorize(iq.from, request, generation) : true;
         if (decision === false) throw refuse(new StanzaError('forbidden', 'Access denied'));
         const allowed = decision === true ? request : narrow(request, decision);
+        if (!allowed)
+            throw refuse(new StanzaError('forbidden', 'Access denied to the fields, nodes or categories asked for'));
 
         const known = this.#o.device.nodes();
         for (const n of allowed.nodes) {
@@ -212,7 +226,7 @@ export class SensorServer {
                 }
             }
             if (!sentAny && !running.cancelled) await send(codec.done(request.id));
-            this.#o.onActivity?.({ kind: 'readout', from: to, detail: `${request.id}` });
+            if (!running.cancelled) this.#o.onActivity?.({ kind: 'readout', from: to, detail: `${request.id}` });
         } catch (err) {
             this.#o.onActivity?.({ kind: 'error', from: to, detail: (err as Error).message });
         } finally {
@@ -259,26 +273,31 @@ export class SensorServer {
     }
 }
 
-function sameNode(a: NodeRef, b: NodeRef): boolean {
-    return (
-        a.nodeId === b.nodeId &&
-        (!b.sourceId || a.sourceId === b.sourceId) &&
-        (!b.partition || a.partition === b.partition)
-    );
-}
-
-function narrow(request: ReadoutRequest, to: { fields?: string[]; nodes?: NodeRef[] }): ReadoutRequest {
-    const fields = to.fields
-        ? request.fields.length > 0
-            ? request.fields.filter((f) => to.fields?.includes(f))
-            : to.fields
-        : request.fields;
-    const nodes = to.nodes
-        ? request.nodes.length > 0
-            ? request.nodes.filter((n) => to.nodes?.some((m) => sameNode(m, n)))
-            : to.nodes
-        : request.nodes;
-    return { ...request, fields, nodes };
+/**
+ * The request cut down to what the decision permits, or undefined when nothing of it is left.
+ * An empty list in a request means "all", so a request and a permission that do not overlap
+ * must be refused, never turned into an empty list (that would read everything).
+ */
+function narrow(
+    request: ReadoutRequest,
+    to: { fields?: string[]; nodes?: NodeRef[]; categories?: Category[] },
+): ReadoutRequest | undefined {
+    let { fields, nodes, categories, all } = request;
+    if (to.fields) {
+        fields = fields.length > 0 ? fields.filter((f) => to.fields?.includes(f)) : [...to.fields];
+        if (fields.length === 0) return undefined;
+    }
+    if (to.nodes) {
+        nodes = nodes.length > 0 ? nodes.filter((n) => to.nodes?.some((m) => sameNode(m, n))) : [...to.nodes];
+        if (nodes.length === 0) return undefined;
+    }
+    if (to.categories) {
+        categories =
+            all || categories.length === 0 ? [...to.categories] : categories.filter((c) => to.categories?.includes(c));
+        all = false;
+        if (categories.length === 0) return undefined;
+    }
+    return { ...request, fields, nodes, categories, all };
 }
 
 /** The device may supply more than was asked; only what the request covers is sent (names, categories, from/to). */
