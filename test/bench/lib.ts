@@ -63,6 +63,8 @@ export interface LoadOptions {
     warmupMs: number;
     /** Recording window. */
     durationMs: number;
+    /** Called as the recording window opens and as it closes (e.g. to sample another process's CPU). */
+    onWindow?: ((edge: 'start' | 'end') => void) | undefined;
 }
 
 export interface LoadResult {
@@ -98,6 +100,7 @@ export async function runLoad(call: () => Promise<void>, options: LoadOptions): 
 
     const warmupTimer = setTimeout(() => {
         phase = 'measure';
+        options.onWindow?.('start');
         cpuStart = process.cpuUsage();
         windowStart = performance.now();
     }, options.warmupMs);
@@ -105,6 +108,7 @@ export async function runLoad(call: () => Promise<void>, options: LoadOptions): 
         windowEnd = performance.now();
         cpu = process.cpuUsage(cpuStart);
         phase = 'stop';
+        options.onWindow?.('end');
     }, options.warmupMs + options.durationMs);
 
     const worker = async (): Promise<void> => {
@@ -131,19 +135,77 @@ export async function runLoad(call: () => Promise<void>, options: LoadOptions): 
         clearTimeout(stopTimer);
     }
     if (failure !== undefined) throw failure;
-    const seconds = (windowEnd - windowStart) / 1000;
-    latencies.sort((a, b) => a - b);
-    const cpuMicros = cpu ? cpu.user + cpu.system : Number.NaN;
+    return loadResult(completed, (windowEnd - windowStart) / 1000, latencies, cpu ? cpu.user + cpu.system : Number.NaN);
+}
+
+/** A load's figures from its raw measurements (latencies in ms, any order; CPU in µs). */
+export function loadResult(
+    completed: number,
+    seconds: number,
+    latencies: readonly number[],
+    cpuMicros: number,
+): LoadResult {
+    const sorted = [...latencies].sort((a, b) => a - b);
     return {
         completed,
         seconds,
         perSecond: completed / seconds,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        latencies,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        latencies: sorted,
         cpuMicros,
         cpuMicrosPerRequest: cpuMicros / completed,
     };
+}
+
+/**
+ * The rows comparing one load with its baseline: rate, p50 and p99 latency, and (under load
+ * only: with one request in flight the process idles and timers, GC and the like swamp the
+ * per-request cost) CPU per request.
+ */
+export function comparisonRows(
+    name: string,
+    subject: LoadResult,
+    baselineName: string,
+    baseline: LoadResult,
+    labels: { rate: string; rateUnit: string; cpu: string; concurrency: number; target?: string | undefined },
+): BenchRow[] {
+    const rows = [
+        row({
+            name,
+            metric: labels.rate,
+            value: subject.perSecond,
+            unit: labels.rateUnit,
+            baseline: { name: baselineName, value: baseline.perSecond },
+            ...(labels.target ? { target: labels.target } : {}),
+        }),
+        row({
+            name,
+            metric: 'p50 latency',
+            value: subject.p50,
+            unit: 'ms',
+            baseline: { name: baselineName, value: baseline.p50 },
+        }),
+        row({
+            name,
+            metric: 'p99 latency',
+            value: subject.p99,
+            unit: 'ms',
+            baseline: { name: baselineName, value: baseline.p99 },
+        }),
+    ];
+    if (labels.concurrency > 1) {
+        rows.push(
+            row({
+                name,
+                metric: labels.cpu,
+                value: subject.cpuMicrosPerRequest,
+                unit: 'µs',
+                baseline: { name: baselineName, value: baseline.cpuMicrosPerRequest },
+            }),
+        );
+    }
+    return rows;
 }
 
 /** Several runs of the same load (rounds) as one: total requests over total time, pooled latencies. */

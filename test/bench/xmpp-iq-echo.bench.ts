@@ -21,11 +21,11 @@
  * Knobs (environment): BENCH_WARMUP_MS (1000), BENCH_DURATION_MS (3000), BENCH_ROUNDS (2).
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import { el } from '../../src/protocols/xml';
-import { Session, type SessionState } from '../../src/protocols/xmpp';
-import { type Prosody, startProsody } from '../support/prosody';
-import { type BenchRow, type LoadResult, mergeLoads, row, runLoad, within } from './lib';
+import { Session } from '../../src/protocols/xmpp';
+import type { Prosody } from '../support/prosody';
+import { type BenchRow, comparisonRows, type LoadResult, mergeLoads, runLoad, within } from './lib';
+import { runRounds, waitOnline, windowKnobs } from './rounds';
 
 const NS_BENCH = 'urn:derlink:bench';
 const NS_STREAMS = 'http://etherx.jabber.org/streams';
@@ -39,14 +39,7 @@ const CONCURRENCY = [1, 64] as const;
 const REQUEST_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 20_000;
 
-function envNumber(name: string, fallback: number): number {
-    const v = Number(process.env[name]);
-    return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const WARMUP_MS = envNumber('BENCH_WARMUP_MS', 1000);
-const DURATION_MS = envNumber('BENCH_DURATION_MS', 3000);
-const ROUNDS = Math.floor(envNumber('BENCH_ROUNDS', 2));
+const { warmupMs: WARMUP_MS, durationMs: DURATION_MS, rounds: ROUNDS } = windowKnobs(3000);
 
 /** Two connected clients of one library: `call` makes one echo round trip, `close` ends both. */
 interface Pair {
@@ -62,32 +55,6 @@ interface Contender {
 }
 
 // ---- DERlink ---------------------------------------------------------------------------
-
-function waitOnline(session: Session, ms: number): Promise<void> {
-    if (session.state === 'online') return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-        let last: Error | undefined;
-        const done = (err?: Error) => {
-            clearTimeout(timer);
-            session.off('state', onState);
-            if (err) reject(err);
-            else resolve();
-        };
-        const onState = (state: SessionState, info: { error?: Error }) => {
-            if (info.error) last = info.error;
-            if (state === 'online') done();
-            else if (state === 'auth-failed' || state === 'tls-failed' || state === 'closed') {
-                done(new Error(`${session.account.bare}: ${state}${last ? `: ${last.message}` : ''}`));
-            }
-        };
-        const timer = setTimeout(
-            () =>
-                done(new Error(`${session.account.bare} not online within ${ms} ms${last ? `: ${last.message}` : ''}`)),
-            ms,
-        );
-        session.on('state', onState);
-    });
-}
 
 async function openDerlink(prosody: Prosody, tls: 'none' | 'starttls'): Promise<Pair> {
     const make = (user: keyof typeof ACCOUNTS) =>
@@ -236,52 +203,17 @@ function fmt(r: LoadResult): string {
 }
 
 export default async function xmppIqEcho(): Promise<BenchRow[]> {
-    const prosody = await startProsody({ accounts: ACCOUNTS });
-    // Stopped from outside (run.ts's time limit, Ctrl-C): finally blocks do not run then, so stop Prosody here.
-    const onSignal = (signal: NodeJS.Signals) => {
-        void prosody.stop().finally(() => {
-            prosody.cleanup();
-            process.exit(signal === 'SIGINT' ? 130 : 143);
-        });
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    const runs = new Map<string, LoadResult[]>();
-    try {
-        const load = loadavg().map((l) => l.toFixed(2));
-        console.error(
-            `  ${availableParallelism()} CPUs, load average ${load.join(' ')} (other work on the machine skews absolute numbers)`,
-        );
-        console.error(
-            `  Prosody on ${prosody.host}:${prosody.port}; ${ROUNDS} round(s) of ${WARMUP_MS} ms warm-up + ${DURATION_MS} ms per client and concurrency`,
-        );
-        for (let round = 0; round < ROUNDS; round++) {
-            const order = round % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
-            for (const contender of order) {
-                const pair = await contender.open(prosody);
-                try {
-                    console.error(`  round ${round + 1}, ${contender.label}: ${pair.describe}`);
-                    for (const concurrency of CONCURRENCY) {
-                        const result = await runLoad(() => pair.call(), {
-                            concurrency,
-                            warmupMs: WARMUP_MS,
-                            durationMs: DURATION_MS,
-                        });
-                        console.error(`    ${concurrency} in flight: ${fmt(result)}`);
-                        const key = `${contender.key} ${concurrency}`;
-                        runs.set(key, [...(runs.get(key) ?? []), result]);
-                    }
-                } finally {
-                    await pair.close();
-                }
-            }
-        }
-    } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        await prosody.stop();
-        prosody.cleanup();
-    }
+    const runs = await runRounds({
+        accounts: ACCOUNTS,
+        contenders: CONTENDERS,
+        concurrency: CONCURRENCY,
+        rounds: ROUNDS,
+        warmupMs: WARMUP_MS,
+        durationMs: DURATION_MS,
+        measure: (pair, concurrency) =>
+            runLoad(() => pair.call(), { concurrency, warmupMs: WARMUP_MS, durationMs: DURATION_MS }),
+        show: fmt,
+    });
 
     const rows: BenchRow[] = [];
     const result = (key: Contender['key'], concurrency: number): LoadResult =>
@@ -299,42 +231,14 @@ export default async function xmppIqEcho(): Promise<BenchRow[]> {
             target?: string,
         ) => {
             rows.push(
-                row({
-                    name,
-                    metric: 'requests/s',
-                    value: subject.perSecond,
-                    unit: 'req/s',
-                    baseline: { name: baselineName, value: baseline.perSecond },
+                ...comparisonRows(name, subject, baselineName, baseline, {
+                    rate: 'requests/s',
+                    rateUnit: 'req/s',
+                    cpu: 'client CPU per request',
+                    concurrency,
                     target,
                 }),
-                row({
-                    name,
-                    metric: 'p50 latency',
-                    value: subject.p50,
-                    unit: 'ms',
-                    baseline: { name: baselineName, value: baseline.p50 },
-                }),
-                row({
-                    name,
-                    metric: 'p99 latency',
-                    value: subject.p99,
-                    unit: 'ms',
-                    baseline: { name: baselineName, value: baseline.p99 },
-                }),
             );
-            // With one request in flight the process idles ~99% of the time and timers, GC and the
-            // like swamp the per-request cost; under load the figure means something.
-            if (concurrency > 1) {
-                rows.push(
-                    row({
-                        name,
-                        metric: 'client CPU per request',
-                        value: subject.cpuMicrosPerRequest,
-                        unit: 'µs',
-                        baseline: { name: baselineName, value: baseline.cpuMicrosPerRequest },
-                    }),
-                );
-            }
         };
         compare(
             `xmpp-iq-echo DERlink tcp, ${inFlight}`,

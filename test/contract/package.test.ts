@@ -49,15 +49,25 @@ interface Definition {
     icon?: unknown;
 }
 
-/** The inline JavaScript of an editor file (`<script type="text/javascript">` or no type). */
+/** The editor's shared scripts: Node-RED serves the package's resources/ at resources/<package name>/. */
+const RESOURCES_URL = `resources/${pkg.name}/`;
+const resourceFiles = existsSync(path.join(root, 'resources')) ? readdirSync(path.join(root, 'resources')) : [];
+
+/** The inline JavaScript of an editor file (`<script type="text/javascript">` or no type, no src). */
 function inlineScripts(html: string): string[] {
     const out: string[] = [];
     for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)) {
         const attrs = m[1] ?? '';
         const type = /\btype\s*=\s*["']([^"']+)["']/i.exec(attrs)?.[1];
+        if (/\bsrc\s*=/i.test(attrs)) continue;
         if (type === undefined || type.toLowerCase() === 'text/javascript') out.push(m[2] ?? '');
     }
     return out;
+}
+
+/** The src of each `<script src>` of an editor file, in order. */
+function scriptSources(html: string): string[] {
+    return [...html.matchAll(/<script\b[^>]*\bsrc\s*=\s*["']([^"']*)["'][^>]*>/gi)].map((m) => m[1] ?? '');
 }
 
 /** A value that answers every property access, call and construction with itself (jQuery, RED.*). */
@@ -90,10 +100,17 @@ function registeredTypes(html: string, file: string): Map<string, Definition> {
         RED,
         $: anything(),
         jQuery: anything(),
-        window: {},
         document: anything(),
         console,
     });
+    // As in the browser, `window` is the global object, and the editor runs the file's
+    // <script src="resources/..."> before its inline scripts.
+    context.window = context;
+    for (const src of scriptSources(html)) {
+        if (!src.startsWith(RESOURCES_URL)) continue;
+        const rel = `resources/${src.slice(RESOURCES_URL.length)}`;
+        new vm.Script(read(rel), { filename: rel }).runInContext(context, { timeout: 1000 });
+    }
     for (const [i, code] of inlineScripts(html).entries()) {
         new vm.Script(code, { filename: `${file}#script${i + 1}` }).runInContext(context, { timeout: 1000 });
     }
@@ -132,7 +149,8 @@ describe('package.json', () => {
         assert.ok(pkg.keywords?.includes('node-red'), 'keywords must include "node-red" (scorecard P05)');
         assert.equal(pkg['node-red']?.version, '>=4.1.0', 'node-red.version (scorecard P06)');
         assert.equal(pkg.engines?.node, '>=22.9', 'engines.node (scorecard P07)');
-        for (const f of ['dist', 'examples']) assert.ok(pkg.files?.includes(f), `files must include "${f}"`);
+        for (const f of ['dist', 'examples', 'resources'])
+            assert.ok(pkg.files?.includes(f), `files must include "${f}"`);
         assert.ok(types.length > 0, 'node-red.nodes declares no node types');
     });
 });
@@ -195,6 +213,36 @@ for (const file of editorFiles) {
 }
 const definitions = new Map([...evaluated.values()].flatMap((e) => [...e.definitions]));
 
+describe('editor resources', () => {
+    test('the shared editor script is in resources/ (which package.json files ships)', () => {
+        assert.ok(resourceFiles.includes('derlink-editor.js'), 'resources/derlink-editor.js is missing');
+        assert.ok(pkg.files?.includes('resources'), 'package.json files must include "resources"');
+        assert.doesNotThrow(
+            () => new vm.Script(read('resources/derlink-editor.js'), { filename: 'resources/derlink-editor.js' }),
+            'resources/derlink-editor.js does not parse',
+        );
+    });
+
+    test('every <script src> of an editor file is a file of resources/, and every such file is used', () => {
+        const used = new Set<string>();
+        for (const file of readdirSync(path.join(root, 'nodes')).filter((f) => f.endsWith('.html'))) {
+            for (const src of scriptSources(read(`nodes/${file}`))) {
+                // The editor waits for every relative script before it adds the module's nodes: one
+                // that does not load leaves the whole palette unloaded.
+                assert.ok(
+                    src.startsWith(RESOURCES_URL),
+                    `nodes/${file} loads "${src}": shared editor scripts are ${RESOURCES_URL}<file of resources/>`,
+                );
+                const rel = src.slice(RESOURCES_URL.length);
+                assert.ok(resourceFiles.includes(rel), `nodes/${file} loads ${src}, but resources/${rel} is missing`);
+                used.add(rel);
+            }
+        }
+        for (const f of resourceFiles.filter((f) => f.endsWith('.js')))
+            assert.ok(used.has(f), `resources/${f} is loaded by no editor file`);
+    });
+});
+
 describe('editor definitions', () => {
     for (const file of editorFiles) {
         test(`nodes/${file}: every inline script parses`, () => {
@@ -216,6 +264,61 @@ describe('editor definitions', () => {
             assert.ok(registered.has(type), `nodes/${file} does not call RED.nodes.registerType('${type}', ...)`);
         }
         for (const type of types) assert.ok(definitions.has(type), `no editor file registers ${type}`);
+    });
+
+    test('validators built from the shared editor script check as before', () => {
+        type Validate = (this: Record<string, unknown>, v: unknown, opt?: object) => unknown;
+        /** What a property's validator says of v, for a node with the given properties (with opt: the message key). */
+        const check = (type: string, prop: string, v: unknown, node: Record<string, unknown> = {}) => {
+            const def = definitions.get(type)?.defaults?.[prop] as { validate?: Validate } | undefined;
+            assert.equal(typeof def?.validate, 'function', `${type}.${prop} has no validator`);
+            const validate = def?.validate as Validate;
+            const plain = validate.call(node, v);
+            const message = validate.call(node, v, {});
+            if (plain === true) assert.equal(message, true, `${type}.${prop}(${JSON.stringify(v)}) with opt`);
+            else assert.equal(plain, false, `${type}.${prop}(${JSON.stringify(v)}) without opt`);
+            return message;
+        };
+        const key = (type: string, k: string) => `@derlink/node-red/${type}:${type}.errors.${k}`;
+        assert.equal(check('iot-sensor', 'nodes', '[]'), true);
+        assert.equal(check('iot-sensor', 'nodes', '[{"nodeId":"a"},{"nodeId":"b","parentId":"a"}]'), true);
+        assert.equal(check('iot-sensor', 'nodes', 'not json'), key('iot-sensor', 'nodes-json'));
+        assert.equal(check('iot-sensor', 'nodes', '[{"nodeId":"a"},{"nodeId":"a"}]'), key('iot-sensor', 'node-twice'));
+        assert.equal(check('iot-sensor', 'mode', 'flow'), true);
+        assert.equal(check('iot-sensor', 'mode', 'push'), key('iot-sensor', 'mode'));
+        assert.equal(check('iot-sensor', 'timeout', ''), true);
+        assert.equal(check('iot-sensor', 'timeout', '0'), key('iot-sensor', 'range'));
+        assert.equal(check('iot-sensor', 'allowlist', '', { access: 'roster' }), true);
+        assert.equal(check('iot-sensor', 'allowlist', '', { access: 'allowlist' }), key('iot-sensor', 'allowlist'));
+        assert.equal(
+            check('iot-sensor', 'allowlist', 'a@b/c, @x', { access: 'allowlist' }),
+            key('iot-sensor', 'allowlist-entry'),
+        );
+        assert.equal(check('iot-actuator', 'access', 'anyone'), true);
+        assert.equal(check('iot-actuator', 'access', 'everyone'), key('iot-actuator', 'access'));
+        assert.equal(check('iot-actuator', 'provisioning', 'prov.example.com', { access: 'provisioning' }), true);
+        assert.equal(
+            check('iot-actuator', 'provisioning', '', { access: 'provisioning' }),
+            key('iot-actuator', 'provisioning'),
+        );
+        assert.equal(
+            check('iot-actuator', 'parameters', '[{"name":"p","type":"int","value":"2","min":0,"max":3}]'),
+            true,
+        );
+        assert.equal(
+            check('iot-actuator', 'parameters', '[{"name":"p","type":"int","value":"5","min":0,"max":3}]'),
+            key('iot-actuator', 'param-outside'),
+        );
+        assert.equal(check('iot-actuator', 'parameters', '{'), key('iot-actuator', 'params-json'));
+        assert.equal(check('iot-actuator', 'confirm', 'maybe'), key('iot-actuator', 'confirm'));
+        assert.equal(check('iot-readout', 'device', ''), true);
+        assert.equal(check('iot-readout', 'device', 'meter@example.com/x'), true);
+        assert.equal(check('iot-readout', 'device', 'a b'), key('iot-readout', 'jid'));
+        assert.equal(check('iot-readout', 'generation', ''), true);
+        assert.equal(check('iot-readout', 'generation', 'G9'), key('iot-readout', 'generation'));
+        assert.equal(check('iot-readout', 'timeout', '86401'), key('iot-readout', 'range'));
+        assert.equal(check('iot-control', 'typing', 'payload'), true);
+        assert.equal(check('iot-control', 'typing', 'text'), key('iot-control', 'typing'));
     });
 
     test('no reserved property names in defaults or credentials', () => {

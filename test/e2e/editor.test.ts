@@ -5,7 +5,9 @@
  * - every node type of package.json `node-red.nodes` is registered, the non-config ones in the palette;
  * - every flow under examples/ imports through Import > Examples, deploys, runs without load errors,
  *   and its nodes reach the runtime (GET /flows); nodes that use a demo account come online;
- * - no editor script throws.
+ * - the editors' shared script (resources/derlink-editor.js) loads; every node of a DERlink type opens
+ *   its edit dialog, and Done without an edit leaves it as it was;
+ * - no editor script throws (nor a dialog function: the editor only logs what those throw).
  *
  * Importing an example whose config nodes already exist (Node-RED 5.0.7, found with this test):
  * the editor does not import silently. It raises an import conflict ("Some of the nodes you are
@@ -57,14 +59,23 @@ interface EditorRED {
     actions: { invoke(name: string): void };
     nodes: {
         getType(type: string): { category?: string } | undefined;
-        node(id: string): (FlowNode & { valid?: boolean; _orig?: FlowNode }) | undefined;
+        node(id: string): (FlowNode & { valid?: boolean; changed?: boolean; _orig?: FlowNode }) | undefined;
         createCompleteNodeSet(opts?: { credentials?: boolean }): FlowNode[];
+        eachNode(cb: (n: FlowNode) => void): void;
+        eachConfig(cb: (n: FlowNode) => void): void;
+        convertNode(n: FlowNode, opts?: boolean): FlowNode;
     };
+    editor: {
+        edit(node: FlowNode): void;
+        editConfig(name: string, type: string, id: string): void;
+    };
+    history: { depth(): number };
     workspaces: { active(): string };
 }
 declare global {
     interface Window {
         RED: EditorRED;
+        DERlinkEditor?: Record<string, unknown>;
     }
 }
 
@@ -103,6 +114,8 @@ describe('editor e2e (Node-RED 5 + Chromium)', () => {
     const examples = listExamples();
     const nodeTypes = Object.keys(packageNodeTypes());
     const pageErrors: string[] = [];
+    /** Every request for a file under resources/, as `<status> <path>`. */
+    const resourceResponses: string[] = [];
     let work: string;
     let env: DemoEnvironment | undefined;
     let red: NodeRedInstance | undefined;
@@ -137,6 +150,15 @@ describe('editor e2e (Node-RED 5 + Chromium)', () => {
         browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
         page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
         page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+        // The editor catches what a node's oneditprepare, oneditsave, oneditcancel or oneditresize
+        // throws, and only logs it ("oneditprepare <id> <type> <error>").
+        page.on('console', (msg) => {
+            if (/^onedit(prepare|save|cancel|resize) /.test(msg.text())) pageErrors.push(msg.text());
+        });
+        page.on('response', (res) => {
+            const { pathname } = new URL(res.url());
+            if (pathname.startsWith('/resources/')) resourceResponses.push(`${res.status()} ${pathname}`);
+        });
         await page.goto(red.url);
         const firstType = nodeTypes[0] ?? 'inject';
         await page.waitForFunction((t) => window.RED?.nodes?.getType(t) !== undefined, firstType, { timeout: 30_000 });
@@ -388,7 +410,91 @@ describe('editor e2e (Node-RED 5 + Chromium)', () => {
         });
     }
 
-    test('no editor script threw (pageerror)', () => {
+    test("the editors' shared script loads", async () => {
+        const url = `/resources/${PACKAGE_NAME}/derlink-editor.js`;
+        const failed = resourceResponses.filter((r) => !/^(200|304) /.test(r));
+        assert.deepEqual(failed, [], 'requests under resources/ that failed');
+        assert.ok(
+            resourceResponses.some((r) => r.endsWith(` ${url}`)),
+            `the editor never requested ${url} (${resourceResponses.join(', ')})`,
+        );
+        const helpers = await page.evaluate(() => Object.keys(window.DERlinkEditor ?? {}));
+        for (const name of ['pickPeer', 'sameOrNew', 'select', 'num'])
+            assert.ok(helpers.includes(name), `window.DERlinkEditor.${name} is missing (has ${helpers.join(', ')})`);
+    });
+
+    /** Opens a node's edit dialog (a config node's in the config tray); returns its Done and Cancel buttons. */
+    async function openEditDialog(n: { id: string; type: string; config: boolean }) {
+        const prefix = n.config ? '#node-config-dialog-' : '#node-dialog-';
+        await page.evaluate(({ id, type, config }) => {
+            if (config) window.RED.editor.editConfig('', type, id);
+            else {
+                const node = window.RED.nodes.node(id);
+                if (node) window.RED.editor.edit(node);
+            }
+        }, n);
+        const ok = page.locator(`${prefix}ok`);
+        await ok.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {
+            throw new Error(`the edit dialog of ${n.type} ${n.id} did not open`);
+        });
+        // oneditprepare has run once the buttons show; let deferred layout (oneditresize) run too.
+        await page.waitForTimeout(300);
+        return { ok, cancel: page.locator(`${prefix}cancel`) };
+    }
+    /** Closes the dialog through one of its buttons (a DOM click: a notification may lie over the tray). */
+    async function closeEditDialog(button: Locator): Promise<void> {
+        await button.evaluate((b) => (b as HTMLElement).click());
+        await button.waitFor({ state: 'detached', timeout: 10_000 });
+    }
+    /** Our nodes in the editor (the examples' and the demo accounts), config nodes included. */
+    async function ourNodes() {
+        return page.evaluate((types) => {
+            const out: { id: string; type: string; name: string; config: boolean }[] = [];
+            // No named functions in here: tsx would wrap them in a helper the page does not have.
+            window.RED.nodes.eachNode((n) => {
+                if (types.includes(n.type)) out.push({ id: n.id, type: n.type, name: n.name ?? '', config: false });
+            });
+            window.RED.nodes.eachConfig((n) => {
+                if (types.includes(n.type)) out.push({ id: n.id, type: n.type, name: n.name ?? '', config: true });
+            });
+            return out;
+        }, nodeTypes);
+    }
+
+    test('every node type opens its edit dialog without errors, and Done without an edit changes nothing', async () => {
+        await withScreenshot('edit-dialogs', async () => {
+            const found = await ourNodes();
+            const missing = nodeTypes.filter((t) => !found.some((n) => n.type === t));
+            assert.deepEqual(missing, [], 'node types with no node in the editor to open (did the examples import?)');
+            const snapshot = (id: string) =>
+                page.evaluate((i) => {
+                    const n = window.RED.nodes.node(i);
+                    return {
+                        json: n ? JSON.stringify(window.RED.nodes.convertNode(n, false)) : '',
+                        changed: !!n?.changed,
+                        undo: window.RED.history.depth(),
+                    };
+                }, id);
+            const cancelled = new Set<string>();
+            for (const n of found) {
+                const what = `${n.type} ${n.id} "${n.name}"`;
+                const errorsBefore = pageErrors.length;
+                const before = await snapshot(n.id);
+                const { ok } = await openEditDialog(n);
+                await closeEditDialog(ok);
+                assert.deepEqual(await snapshot(n.id), before, `${what}: Done without an edit changed the node`);
+                if (!cancelled.has(n.type)) {
+                    cancelled.add(n.type);
+                    const { cancel } = await openEditDialog(n);
+                    await closeEditDialog(cancel);
+                    assert.deepEqual(await snapshot(n.id), before, `${what}: Cancel changed the node`);
+                }
+                assert.deepEqual(pageErrors.slice(errorsBefore), [], `${what}: the edit dialog threw`);
+            }
+        });
+    });
+
+    test('no editor script threw (pageerror, or a logged onedit* error)', () => {
         assert.deepEqual(pageErrors, []);
     });
 });

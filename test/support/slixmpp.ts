@@ -88,9 +88,7 @@ export async function startSlixmpp(
         new Promise<Record<string, unknown>>((resolve, reject) => {
             const hit = lines.find(predicate);
             if (hit) return resolve(hit);
-            const w = { predicate, resolve };
-            waiters.add(w);
-            setTimeout(() => {
+            const timer = setTimeout(() => {
                 if (waiters.delete(w))
                     reject(
                         new Error(
@@ -98,6 +96,15 @@ export async function startSlixmpp(
                         ),
                     );
             }, timeoutMs);
+            // A line that arrives clears the timer, so that a finished test leaves nothing running.
+            const w = {
+                predicate,
+                resolve: (l: Record<string, unknown>) => {
+                    clearTimeout(timer);
+                    resolve(l);
+                },
+            };
+            waiters.add(w);
         });
     const online = await waitFor((l) => l.event === 'online' || l.event === 'error', 20_000);
     if (online.event !== 'online') throw new Error(`slixmpp ${mode} could not log in: ${JSON.stringify(online)}`);

@@ -169,10 +169,10 @@ export class SensorServer {
             running.timer = undefined;
             void this.#readout(codec, generation, iq.from, allowed, running, queued);
         };
-        // The accepted answer goes out first (the router sends it when this handler returns);
-        // the readout starts after it, or at `when`.
+        // The accepted answer goes out first; the readout starts right after it (its first data
+        // then shares the answer's write), or at `when`.
         if (queued) running.timer = setTimeout(run, (when as number) - Date.now());
-        else setImmediate(run);
+        else iq.afterAnswer(run);
         return codec.accepted(request.id, queued);
     }
 
@@ -198,16 +198,22 @@ export class SensorServer {
         running: Running,
         queued: boolean,
     ): Promise<void> {
-        const send = (payload: XmlElement) => this.#session.send(el('message', { to }, payload)).catch(() => undefined);
+        // Messages are queued without waiting for each to be delivered (the session keeps their
+        // order); the readout's slot is free once the last one is queued, not once it is acknowledged.
+        const sent: Array<Promise<void>> = [];
+        const send = (payload: XmlElement) => {
+            sent.push(this.#session.send(el('message', { to }, payload)));
+        };
+        let failure: unknown;
         try {
-            if (queued) await send(codec.started(request.id));
+            if (queued) send(codec.started(request.id));
             const nodes = request.nodes.length > 0 ? request.nodes : this.#o.device.nodes();
             const targets: Array<NodeRef | undefined> = nodes.length > 0 ? [...nodes] : [undefined];
             let sentAny = false;
             for (let i = 0; i < targets.length && !running.cancelled; i++) {
                 const node = targets[i];
                 const { fields, errors } = await this.#readNode({ request, node, from: to, generation });
-                if (running.cancelled) return;
+                if (running.cancelled) break;
                 const last = i === targets.length - 1;
                 const parts = chunk(
                     fields.map((f) => this.#placed(f, node, generation)),
@@ -221,17 +227,24 @@ export class SensorServer {
                         j === parts.length - 1 ? errors : [],
                         final,
                     ))
-                        await send(payload);
+                        send(payload);
                     sentAny = true;
                 }
             }
-            if (!sentAny && !running.cancelled) await send(codec.done(request.id));
-            if (!running.cancelled) this.#o.onActivity?.({ kind: 'readout', from: to, detail: `${request.id}` });
+            if (!sentAny && !running.cancelled) send(codec.done(request.id));
         } catch (err) {
-            this.#o.onActivity?.({ kind: 'error', from: to, detail: (err as Error).message });
+            failure = err;
         } finally {
             clearTimeout(running.timer);
             if (this.#running.get(running.key) === running) this.#running.delete(running.key);
+        }
+        const delivered = await Promise.allSettled(sent);
+        const lost = delivered.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+        if (failure !== undefined || lost) {
+            const err = (failure ?? lost?.reason) as Error;
+            this.#o.onActivity?.({ kind: 'error', from: to, detail: err?.message ?? String(err) });
+        } else if (!running.cancelled) {
+            this.#o.onActivity?.({ kind: 'readout', from: to, detail: `${request.id}` });
         }
     }
 

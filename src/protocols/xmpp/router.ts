@@ -112,11 +112,21 @@ export class Router {
             this.replyError(iq, new StanzaError('service-unavailable'));
             return;
         }
-        const request: IqRequest = { id, type, from, payload, stanza: iq };
+        const after: Array<() => void> = [];
+        const request: IqRequest = { id, type, from, payload, stanza: iq, afterAnswer: (fn) => after.push(fn) };
         Promise.resolve()
             .then(() => handler(request))
             .then(
-                (answer) => this.#h.reply(el('iq', { type: 'result', id, to: iq.attr('from') }, answer ?? undefined)),
+                (answer) => {
+                    this.#h.reply(el('iq', { type: 'result', id, to: iq.attr('from') }, answer ?? undefined));
+                    for (const fn of after) {
+                        try {
+                            fn();
+                        } catch (err) {
+                            this.#h.warn(err as Error);
+                        }
+                    }
+                },
                 (err: unknown) => {
                     const stanzaError = toStanzaError(err);
                     if (stanzaError.condition === 'internal-server-error') this.#h.warn(err as Error);

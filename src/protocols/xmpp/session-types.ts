@@ -99,6 +99,12 @@ export interface IqRequest {
     from: string;
     payload: XmlElement;
     stanza: XmlElement;
+    /**
+     * Runs `fn` right after the answer is handed to the stream (not if the handler fails), so
+     * that what it sends goes out in the same write as the answer: a protocol whose result
+     * announces more to come (an accepted readout) starts sending it from here.
+     */
+    afterAnswer(fn: () => void): void;
 }
 
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing answers an empty result

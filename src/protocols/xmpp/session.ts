@@ -31,6 +31,9 @@ import { createStream, DEFAULT_STREAM_LIMITS, type DroppedStanza, type StreamLim
 import { ackElement, ackRequestElement, type OutItem, readH, StreamManagement, stampDelay } from './stream-management';
 
 const STANZA_NAMES = new Set(['iq', 'message', 'presence']);
+/** XEP-0198: how long after sending we ask for an acknowledgement, and after how many stanzas at the latest. */
+const ACK_REQUEST_DELAY_MS = 250;
+const ACK_REQUEST_EVERY = 128;
 
 /** Stanzas the session sends itself (answers, presence, roster requests): nobody waits on them. */
 const INTERNAL = new WeakSet<OutItem>();
@@ -90,6 +93,7 @@ export class Session extends EventEmitter<SessionEvents> {
     #retryTimer: NodeJS.Timeout | undefined;
     #stableTimer: NodeJS.Timeout | undefined;
     #ackTimer: NodeJS.Timeout | undefined;
+    #sentSinceAckRequest = 0;
     #pingTimer: NodeJS.Timeout | undefined;
     #lastRx = 0;
     #pinging = false;
@@ -267,14 +271,16 @@ export class Session extends EventEmitter<SessionEvents> {
                 ),
             );
         }
+        let text: string;
         try {
-            stanza.toString(); // refuse content XML cannot carry now, not when the stream would break on it
+            // Refuse content XML cannot carry now, not when the stream would break on it; the text is kept for the write.
+            text = stanza.toString();
         } catch (err) {
             return refuse(new XmppError('BAD_INPUT', (err as Error).message, { cause: err }));
         }
         let item: OutItem | undefined;
         const done = new Promise<void>((resolve, reject) => {
-            item = { stanza, queuedAt: Date.now(), resolve, reject };
+            item = { stanza, text, queuedAt: Date.now(), resolve, reject };
         });
         const it = item as unknown as OutItem;
         if (this.#flowing && this.#outbox.length === 0) this.#transmit(it);
@@ -294,7 +300,7 @@ export class Session extends EventEmitter<SessionEvents> {
             this.#sm.sent(item);
             this.#scheduleAckRequest();
         }
-        stream.sendElement(item.stanza).then(
+        stream.sendElement(item.stanza, item.text).then(
             () => {
                 if (!sm) item.resolve();
             },
@@ -306,13 +312,26 @@ export class Session extends EventEmitter<SessionEvents> {
         );
     }
 
+    /**
+     * Asks the server for an acknowledgement (XEP-0198 <r/>) a while after sending, or at once
+     * when many stanzas wait for one. Not after every stanza: a lone <r/> written just before
+     * the next stanza makes that stanza wait for a delayed TCP ACK under Nagle's algorithm
+     * (measured: 40 ms stalls per readout in the xmpp-iot-readout benchmark).
+     */
     #scheduleAckRequest(): void {
-        if (this.#ackTimer) return;
-        this.#ackTimer = setTimeout(() => {
-            this.#ackTimer = undefined;
-            if (this.#sm.enabled && this.#sm.unacked.length > 0)
-                this.#stream?.sendElement(ackRequestElement()).catch(() => {});
-        }, 20);
+        if (++this.#sentSinceAckRequest >= ACK_REQUEST_EVERY) {
+            this.#requestAck();
+            return;
+        }
+        this.#ackTimer ??= setTimeout(() => this.#requestAck(), ACK_REQUEST_DELAY_MS);
+    }
+
+    #requestAck(): void {
+        clearTimeout(this.#ackTimer);
+        this.#ackTimer = undefined;
+        this.#sentSinceAckRequest = 0;
+        if (this.#sm.enabled && this.#sm.unacked.length > 0)
+            this.#stream?.sendElement(ackRequestElement()).catch(() => {});
     }
 
     // ---- handlers, features, access --------------------------------------------------------
@@ -486,7 +505,10 @@ export class Session extends EventEmitter<SessionEvents> {
             this.#transmit(internal(presenceStanza(this.#presence)));
         }
         for (const item of this.#outbox.splice(0)) {
-            if (Date.now() - item.queuedAt > 1000) stampDelay(item.stanza, item.queuedAt, this.account.bare);
+            if (Date.now() - item.queuedAt > 1000) {
+                stampDelay(item.stanza, item.queuedAt, this.account.bare);
+                item.text = undefined;
+            }
             this.#transmit(item);
         }
         this.#startKeepalive();
@@ -504,7 +526,10 @@ export class Session extends EventEmitter<SessionEvents> {
     #sessionLost(h: number | undefined): void {
         const { acked, undelivered } = this.#sm.lost(h);
         for (const item of acked) item.resolve();
-        for (const item of undelivered) stampDelay(item.stanza, item.queuedAt, this.account.bare);
+        for (const item of undelivered) {
+            stampDelay(item.stanza, item.queuedAt, this.account.bare);
+            item.text = undefined;
+        }
         this.#outbox.unshift(...undelivered.filter((i) => !INTERNAL.has(i)));
         this.#failDeliveredIqs();
         if (undelivered.length > 0) {

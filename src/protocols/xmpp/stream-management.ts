@@ -7,6 +7,8 @@ const H_MOD = 2 ** 32;
 /** One outbound stanza and the caller waiting for it to be delivered. */
 export interface OutItem {
     stanza: XmlElement;
+    /** The stanza serialised once when it was queued; cleared when the stanza changes (delay stamp). */
+    text?: string | undefined;
     /** When the application handed it over (ms since epoch); used for XEP-0203 delay stamps. */
     queuedAt: number;
     resolve(): void;

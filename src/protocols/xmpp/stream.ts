@@ -47,7 +47,8 @@ export interface XmppStream extends ConnectionTCP {
     redirect: string | undefined;
     connectTo(target: StreamTarget, timeoutMs: number): Promise<void>;
     upgradeToTls(domain: string, trust: TlsTrust, timeoutMs: number): Promise<void>;
-    sendElement(element: XmlElement): Promise<void>;
+    /** Queues an element for the next write; `text` is its serialisation when the caller already has it. */
+    sendElement(element: XmlElement, text?: string): Promise<void>;
     /** Drops the connection at once, without closing the stream (dead link, shutdown timeout). */
     destroy(): void;
     /** Closes the stream (RFC 6120 §4.4), waits up to `timeoutMs` for the server to close the connection, then drops it. */
@@ -301,10 +302,10 @@ function defineStreamClass(lib: XmppLib) {
          * share packets. Nagle's algorithm stays on: measured against Prosody (which keeps it on
          * too), turning it off with this batching made bursts stall on delayed ACKs (see bench).
          */
-        sendElement(element: XmlElement): Promise<void> {
+        sendElement(element: XmlElement, text?: string): Promise<void> {
             let data: string;
             try {
-                data = element.toString();
+                data = text ?? element.toString();
             } catch (err) {
                 return Promise.reject(err);
             }
