@@ -97,6 +97,7 @@ export = (RED: NodeAPI): void => {
             if (!watch.matches(e.from)) return;
             const xmpp: Record<string, unknown> = { event: 'subscription', type: e.type };
             if (e.approved !== undefined) xmpp.approved = e.approved;
+            if (e.pending) xmpp.pending = true;
             this.send({ topic: e.from, payload: e.type, timestamp: new Date().toISOString(), xmpp } as NodeMessage);
         };
         const onRoster = (items: RosterItem[]) => {

@@ -108,8 +108,8 @@ export function sessionOptionsFromConfig(config: XmppAccountConfig, password: st
         },
         subscriptions: oneOf(
             config.subscriptions,
-            ['none', 'allowlist', 'all'] as const,
-            'none',
+            ['none', 'allowlist', 'all', 'ask'] as const,
+            'ask',
             'Subscription policy',
         ),
         allowlist,

@@ -37,6 +37,9 @@ before(async () => {
             frank: 'frank-pw',
             grace: 'grace-pw',
             heidi: 'heidi-pw',
+            owner: 'owner-pw',
+            ivan: 'ivan-pw',
+            judy: 'judy-pw',
         },
     });
 });
@@ -428,6 +431,37 @@ describe('presence subscription policies', () => {
         assert.equal((await ask(dave, 'closed@localhost')).type, 'unsubscribed');
         assert.ok(asked.some((e) => e.type === 'subscribe' && e.approved === false));
         assert.equal(closed.roster.find((i) => i.jid === 'dave@localhost')?.subscription ?? 'none', 'none');
+    });
+
+    test('"ask" leaves a request to the owner: pending, unanswered, then approved (and subscribed back) or denied', {
+        timeout: 30_000,
+    }, async () => {
+        const owner = await use('owner', { subscriptions: 'ask' });
+        const ivan = await use('ivan', { subscriptions: 'all' });
+        const judy = await use('judy', { subscriptions: 'all' });
+        const asked = collect<SubscriptionEvent>(owner, 'subscription');
+        const ivanHears = collect<SubscriptionEvent>(ivan, 'subscription');
+        await ivan.subscribe('owner@localhost');
+        await waitFor(() => asked.some((e) => e.from === 'ivan@localhost'), 5000, 'the request reaching the owner');
+        assert.deepEqual(asked[0], { from: 'ivan@localhost', type: 'subscribe', pending: true });
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.ok(
+            !ivanHears.some((e) => e.type === 'subscribed' || e.type === 'unsubscribed'),
+            'nothing answered the request before the owner did',
+        );
+
+        await owner.answerSubscription('ivan@localhost', true);
+        await waitFor(() => ivanHears.some((e) => e.type === 'subscribed'), 5000, 'the approval');
+        // Approved: the owner subscribes back, ivan's "all" policy accepts, and each sees the other.
+        await waitFor(() => owner.presenceOf('ivan@localhost').length > 0, 5000, "ivan's presence at the owner");
+        await waitFor(() => ivan.presenceOf('owner@localhost').length > 0, 5000, "the owner's presence at ivan");
+
+        const judyHears = collect<SubscriptionEvent>(judy, 'subscription');
+        await judy.subscribe('owner@localhost');
+        await waitFor(() => asked.some((e) => e.from === 'judy@localhost'), 5000, "judy's request");
+        await owner.answerSubscription('judy@localhost', false);
+        await waitFor(() => judyHears.some((e) => e.type === 'unsubscribed'), 5000, 'the refusal');
+        assert.equal(owner.presenceOf('judy@localhost').length, 0);
     });
 
     test('"allowlist" approves listed JIDs and refuses others', { timeout: 30_000 }, async () => {

@@ -24,7 +24,14 @@ type AnyNode = {
 let server: Prosody;
 
 before(async () => {
-    server = await startProsody({ accounts: { heatpump: 'hp-secret-7', aggregator: 'agg-secret-9' } });
+    server = await startProsody({
+        accounts: {
+            heatpump: 'hp-secret-7',
+            aggregator: 'agg-secret-9',
+            plug: 'plug-secret-3',
+            fleet: 'fleet-secret-4',
+        },
+    });
     await helper.startServer();
 });
 
@@ -169,6 +176,69 @@ describe('xmpp-account + xmpp-presence', () => {
         assert.equal(snap._msgid, 'snap', 'the snapshot reuses the incoming message');
         assert.equal(snap.payload.available, true);
         assert.equal(snap.payload.resources.length, 1);
+    });
+
+    test('"ask the flow": a request reaches the flow as pending, and the flow approves it', {
+        timeout: 30_000,
+    }, async () => {
+        const ask = [
+            { id: 'f1', type: 'tab', label: 'test' },
+            account('acc-plug', 'plug', { subscriptions: 'ask' }),
+            account('acc-fleet', 'fleet'),
+            {
+                id: 'pres-plug',
+                z: 'f1',
+                type: 'xmpp-presence',
+                account: 'acc-plug',
+                watch: '',
+                presenceEvents: false,
+                subscriptionEvents: true,
+                rosterEvents: false,
+                wires: [['out-plug']],
+            },
+            {
+                id: 'pres-fleet',
+                z: 'f1',
+                type: 'xmpp-presence',
+                account: 'acc-fleet',
+                watch: '',
+                presenceEvents: true,
+                subscriptionEvents: true,
+                rosterEvents: false,
+                wires: [['out-fleet']],
+            },
+            { id: 'out-plug', z: 'f1', type: 'helper' },
+            { id: 'out-fleet', z: 'f1', type: 'helper' },
+        ];
+        await helper.load([accountNode, presenceNode], ask as Parameters<typeof helper.load>[1], {
+            'acc-plug': { password: 'plug-secret-3' },
+            'acc-fleet': { password: 'fleet-secret-4' },
+        });
+        const plugOut: Array<Record<string, unknown>> = [];
+        const fleetOut: Array<Record<string, unknown>> = [];
+        node('out-plug').on('input', (m) => plugOut.push(m));
+        node('out-fleet').on('input', (m) => fleetOut.push(m));
+        const fleetStatus = statusTexts(node('pres-fleet'));
+        const plugStatus = statusTexts(node('pres-plug'));
+        await waitFor(() => hasStatus(fleetStatus, 'online') && hasStatus(plugStatus, 'online'), 10_000, 'both online');
+
+        node('pres-fleet').receive({ operation: 'subscribe', topic: 'plug@localhost' });
+        await waitFor(() => plugOut.some((m) => m.payload === 'subscribe'), 10_000, 'the request at the plug');
+        const request = plugOut.find((m) => m.payload === 'subscribe') as Record<string, unknown>;
+        assert.equal(request.topic, 'fleet@localhost');
+        assert.deepEqual(request.xmpp, { event: 'subscription', type: 'subscribe', pending: true });
+        assert.ok(!fleetOut.some((m) => m.payload === 'subscribed'), 'not approved before the flow says so');
+
+        node('pres-plug').receive({ operation: 'approve', topic: request.topic });
+        await waitFor(() => fleetOut.some((m) => m.payload === 'subscribed'), 10_000, 'the approval at the fleet');
+        await waitFor(
+            () =>
+                fleetOut.some(
+                    (m) => m.topic === 'plug@localhost' && (m.payload as { available?: boolean }).available === true,
+                ),
+            10_000,
+            "the plug's presence at the fleet",
+        );
     });
 
     test('bad input reaches a Catch node with a code; the node keeps working', { timeout: 30_000 }, async () => {

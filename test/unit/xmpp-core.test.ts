@@ -652,7 +652,7 @@ describe('sessionOptionsFromConfig', () => {
         assert.equal(o.trust?.fingerprint, undefined);
         assert.equal(o.trust?.allowSelfSigned, false);
         assert.deepEqual(o.presence, { priority: 0 });
-        assert.equal(o.subscriptions, 'none');
+        assert.equal(o.subscriptions, 'ask', 'the XEP-0324 friend model: the owner decides');
         assert.deepEqual(o.allowlist, []);
         assert.deepEqual(o.access, []);
         assert.equal(o.defaultAccess, 'all');

@@ -91,7 +91,12 @@ export class PresenceBook {
             this.#h.onSubscription({ from: from.bare, type });
             return true;
         }
-        const answer = (approved: boolean) => {
+        const answer = (approved: boolean | undefined) => {
+            if (approved === undefined) {
+                // Left to the owner: no answer now; the flow approves or denies (answerSubscription).
+                this.#h.onSubscription({ from: from.bare, type, pending: true });
+                return;
+            }
             this.#h.send(el('presence', { to: from.bare, type: approved ? 'subscribed' : 'unsubscribed' }));
             const item = this.#roster.get(from.bare);
             const alreadyAsked =

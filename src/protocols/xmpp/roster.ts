@@ -41,13 +41,22 @@ export function rosterQuery(): XmlElement {
     return el('query', { xmlns: NS.ROSTER });
 }
 
-/** How an account answers presence subscription requests from others. */
-export type SubscriptionPolicy = 'none' | 'allowlist' | 'all';
+/**
+ * How an account answers presence subscription requests from others: refuse them all, accept
+ * an allowlist, accept everyone, or ask the owner (the flow answers with approve or deny; the
+ * request waits at the server meanwhile, RFC 6121 §3.1.3) — the "friend" model of XEP-0324.
+ */
+export type SubscriptionPolicy = 'none' | 'allowlist' | 'all' | 'ask';
 
-/** Whether to approve a `subscribe` from `from` under the account's policy. */
-export function acceptsSubscription(policy: SubscriptionPolicy, allowlist: JidMatcher, from: string): boolean {
+/** Whether to approve a `subscribe` from `from` under the account's policy; undefined: ask the owner. */
+export function acceptsSubscription(
+    policy: SubscriptionPolicy,
+    allowlist: JidMatcher,
+    from: string,
+): boolean | undefined {
     if (policy === 'all') return true;
     if (policy === 'none') return false;
+    if (policy === 'ask') return undefined;
     return allowlist.matches(from);
 }
 

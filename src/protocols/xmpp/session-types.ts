@@ -62,7 +62,7 @@ export interface SessionOptions {
     tls?: TlsMode;
     trust?: TlsTrust;
     presence?: OwnPresence;
-    /** How to answer presence subscription requests. Default `none`. */
+    /** How to answer presence subscription requests. Default `ask` (left to the owner: answerSubscription). */
     subscriptions?: SubscriptionPolicy;
     /** Patterns accepted under the `allowlist` policy (see JidMatcher). */
     allowlist?: readonly string[];
@@ -126,6 +126,8 @@ export interface SubscriptionEvent {
     type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed';
     /** For `subscribe`: whether the account's policy approved it. */
     approved?: boolean;
+    /** For `subscribe` under the `ask` policy: waiting for the owner to approve or deny it. */
+    pending?: boolean;
 }
 
 export interface SessionEvents {

@@ -112,7 +112,7 @@ export class Session extends EventEmitter<SessionEvents> {
         }
         this.#o = {
             tls: 'starttls',
-            subscriptions: 'none',
+            subscriptions: 'ask',
             mutualSubscription: true,
             streamManagement: true,
             connectTimeoutMs: 15_000,
@@ -419,9 +419,17 @@ export class Session extends EventEmitter<SessionEvents> {
         return this.#sendPresenceType(jid, 'unsubscribe');
     }
 
-    /** Approves (subscribed) or refuses/revokes (unsubscribed) `jid`'s subscription to us. */
-    answerSubscription(jid: string, approve: boolean): Promise<void> {
-        return this.#sendPresenceType(jid, approve ? 'subscribed' : 'unsubscribed');
+    /**
+     * Approves (subscribed) or refuses/revokes (unsubscribed) `jid`'s subscription to us. An
+     * approval subscribes back, as the policies do, when mutual subscription is on and we do not
+     * already see (or ask for) the peer's presence.
+     */
+    async answerSubscription(jid: string, approve: boolean): Promise<void> {
+        await this.#sendPresenceType(jid, approve ? 'subscribed' : 'unsubscribed');
+        if (!approve || !this.#o.mutualSubscription) return;
+        const item = this.roster.find((r) => r.jid === tryParseJid(jid)?.bare);
+        const alreadyAsked = item?.subscription === 'to' || item?.subscription === 'both' || item?.ask === 'subscribe';
+        if (!alreadyAsked) await this.#sendPresenceType(jid, 'subscribe');
     }
 
     #sendPresenceType(jid: string, type: string): Promise<void> {
