@@ -187,6 +187,29 @@ export function readTokens(d: Dialect, e: XmlElement): Tokens | undefined {
     return service || device || user ? t : undefined;
 }
 
+/** The nodes and tokens of a getForm request, in either dialect. */
+export function readGetFormBody(d: Dialect, element: XmlElement): { nodes: NodeRef[]; tokens?: Tokens } {
+    const out: { nodes: NodeRef[]; tokens?: Tokens } = { nodes: [] };
+    for (const c of element.childrenNamed(d.node.element, element.ns)) {
+        const n = readNode(d, c);
+        if (!n) throw new StanzaError('bad-request', `<${d.node.element}> without ${d.node.id}`);
+        out.nodes.push(n);
+    }
+    const tokens = readTokens(d, element);
+    if (tokens) out.tokens = tokens;
+    return out;
+}
+
+/** The refusal of an element a set may not contain, naming the parameter when it has a name. */
+export function unknownSetElement(local: string, name: string | undefined): ControlFailure {
+    const what = name === undefined ? '' : ` for parameter "${clip(name)}"`;
+    return {
+        reason: 'bad-value',
+        ...(name === undefined ? {} : { parameter: name }),
+        message: `Unknown element <${clip(local)}>${what}.`,
+    };
+}
+
 /**
  * The lexical value of a parameter as kept in the model: strings as sent, other types without
  * surrounding whitespace (XSD whitespace collapse). Undefined when it is not of the type.
@@ -361,13 +384,7 @@ export class G01ControlCodec implements ControlCodec {
             } else if (c.ns === element.ns && G01_TYPES.has(c.local)) {
                 req.parameters.push(this.#readParameter(c, c.local as ParameterType));
             } else {
-                const name = nonEmpty(c.attr('name'));
-                const what = name === undefined ? '' : ` for parameter "${clip(name)}"`;
-                throw this.setError({
-                    reason: 'bad-value',
-                    ...(name === undefined ? {} : { parameter: name }),
-                    message: `Unknown element <${clip(c.local)}>${what}.`,
-                });
+                throw this.setError(unknownSetElement(c.local, nonEmpty(c.attr('name'))));
             }
         }
         const tokens = readTokens(G01_DIALECT, element);
@@ -378,15 +395,7 @@ export class G01ControlCodec implements ControlCodec {
 
     readGetForm(element: XmlElement): { nodes: NodeRef[]; tokens?: Tokens } {
         this.#expect(element, 'getForm');
-        const out: { nodes: NodeRef[]; tokens?: Tokens } = { nodes: [] };
-        for (const c of element.childrenNamed('node', element.ns)) {
-            const n = readNode(G01_DIALECT, c);
-            if (!n) throw new StanzaError('bad-request', '<node> without nodeId');
-            out.nodes.push(n);
-        }
-        const tokens = readTokens(G01_DIALECT, element);
-        if (tokens) out.tokens = tokens;
-        return out;
+        return readGetFormBody(G01_DIALECT, element);
     }
 
     setResult(result: ControlResult): XmlElement {

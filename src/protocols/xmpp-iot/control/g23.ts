@@ -22,10 +22,12 @@ import {
     invalidValueMessage,
     nodeElement,
     nonEmpty,
+    readGetFormBody,
     readNode,
     readRfcFailure,
     readTokens,
     tokenAttributes,
+    unknownSetElement,
 } from './g01';
 
 /**
@@ -175,13 +177,7 @@ export class G23ControlCodec implements ControlCodec {
             } else if (c.ns === element.ns && Object.hasOwn(TYPE_OF_ELEMENT, c.local)) {
                 req.parameters.push(this.#readParameter(c, TYPE_OF_ELEMENT[c.local] as ParameterType));
             } else {
-                const name = nonEmpty(c.attr('n'));
-                const what = name === undefined ? '' : ` for parameter "${clip(name)}"`;
-                throw this.setError({
-                    reason: 'bad-value',
-                    ...(name === undefined ? {} : { parameter: name }),
-                    message: `Unknown element <${clip(c.local)}>${what}.`,
-                });
+                throw this.setError(unknownSetElement(c.local, nonEmpty(c.attr('n'))));
             }
         }
         const tokens = readTokens(G23_DIALECT, element);
@@ -192,15 +188,7 @@ export class G23ControlCodec implements ControlCodec {
 
     readGetForm(element: XmlElement): { nodes: NodeRef[]; tokens?: Tokens } {
         this.#expect(element, 'getForm');
-        const out: { nodes: NodeRef[]; tokens?: Tokens } = { nodes: [] };
-        for (const c of element.childrenNamed('nd', element.ns)) {
-            const n = readNode(G23_DIALECT, c);
-            if (!n) throw new StanzaError('bad-request', '<nd> without id');
-            out.nodes.push(n);
-        }
-        const tokens = readTokens(G23_DIALECT, element);
-        if (tokens) out.tokens = tokens;
-        return out;
+        return readGetFormBody(G23_DIALECT, element);
     }
 
     setResult(result: ControlResult): XmlElement {
