@@ -603,6 +603,25 @@ describe('parseXml', () => {
         expectXmlError(() => parseXml('<a b="1" b="2"/>'), 'XML_MALFORMED', /repeated/);
     });
 
+    test('tag syntax is checked by the prescan itself: names, attributes, nesting, declaration', () => {
+        const cases: Array<[string, RegExp]> = [
+            ['<1a/>', /valid element name/],
+            ['<a b="1"c="2"/>', /Unexpected character/],
+            ['<a b/>', /has no value/],
+            ['<a b=\'1\' 2="x"/>', /Invalid attribute name/],
+            ['<a b="x<y"/>', /"<" in the value/],
+            ['<a></a></b>', /no open element|root|text/i],
+            ['<a><b></a></b>', /Expected closing tag <\/b>, found <\/a>/],
+            ['<a>< /a>', /valid element name/],
+            ['<a></ a>', /Malformed closing tag/],
+            ['<a>\n<b>\n<c/>', /Element <b> is not closed.*line 2/],
+            ['<a><?xml version="1.0"?></a>', /only allowed at the start/],
+        ];
+        for (const [doc, pattern] of cases) expectXmlError(() => parseXml(doc), 'XML_MALFORMED', pattern);
+        assert.equal(parseXml('\uFEFF<?xml version="1.0"?><a  b = "1"\n c=\'2\' />').attrs.c, '2');
+        assert.equal(parseXml('<a><?pi data?></a >').local, 'a');
+    });
+
     test('the context of an error on a very long line is trimmed around the error', () => {
         const e = expectXmlError(
             () => parseXml(`<a>${'x'.repeat(300)}&bad;${'y'.repeat(300)}</a>`),

@@ -194,6 +194,16 @@ export function el(
     return new XmlElement(name, a).append(...children);
 }
 
+/** Names already found valid: payloads repeat the same few names, so each is checked once. */
+const validNames = new Set<string>();
+const MAX_REMEMBERED_NAMES = 4096;
+
+function checkName(name: string, what: string): void {
+    if (validNames.has(name)) return;
+    assertName(name, what);
+    if (validNames.size < MAX_REMEMBERED_NAMES) validNames.add(name);
+}
+
 /** Serialises an element and its descendants without recursion depth limits of the call stack. */
 export function serialize(root: XmlElement): string {
     const parts: string[] = [];
@@ -208,10 +218,10 @@ export function serialize(root: XmlElement): string {
             parts.push(item.close);
             continue;
         }
-        assertName(item.name);
+        checkName(item.name, 'Element name');
         let open = `<${item.name}`;
         for (const [k, v] of Object.entries(item.attrs)) {
-            assertName(k, 'Attribute name');
+            checkName(k, 'Attribute name');
             open += ` ${k}="${escapeAttr(v)}"`;
         }
         if (item.children.length === 0) {

@@ -30,6 +30,7 @@ function assertChars(text: string, what: string): void {
 
 // CR is written as a reference: a raw one would be turned into LF by the reader (XML 1.0 §2.11).
 const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;' };
+const TEXT_SPECIAL = /[&<>\r]/;
 const ATTR_ESCAPES: Record<string, string> = {
     '&': '&amp;',
     '<': '&lt;',
@@ -44,7 +45,7 @@ const ATTR_ESCAPES: Record<string, string> = {
 /** Escapes character data; throws XML_INVALID_CHAR for characters XML cannot carry. */
 export function escapeText(text: string): string {
     assertChars(text, 'Text');
-    return text.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] ?? c);
+    return TEXT_SPECIAL.test(text) ? text.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] ?? c) : text;
 }
 
 /** Escapes an attribute value (quotes and whitespace included, so values survive normalisation). */

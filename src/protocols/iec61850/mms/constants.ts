@@ -49,6 +49,9 @@ export interface EncoderChoices {
     readonly typeSpecificationElement: string;
     /** Width of Quality bit strings (open question 10; §4.1: emit 13, accept 13-16). */
     readonly qualityBits: number;
+    /** Initiate detail elements (open question 6; §5.9 [I]: the 9506-2:2003 names). */
+    readonly initRequestDetail: string;
+    readonly initResponseDetail: string;
 }
 
 /** What the encoder writes. */
@@ -67,6 +70,8 @@ export const ENCODER: EncoderChoices = Object.freeze({
     hexUpperCase: true,
     typeSpecificationElement: 'typeSpecification',
     qualityBits: 13,
+    initRequestDetail: 'initRequestDetail',
+    initResponseDetail: 'initResponseDetail',
 } satisfies EncoderChoices);
 
 /** Every variant the decoder accepts (§3.4 "Decoder tolerance", §4.1, §4.2 divergence table). */
@@ -102,6 +107,9 @@ export const DECODER = Object.freeze({
     variableAccessSpecificationElements: Object.freeze(['variableAccessSpecification', 'variableAccessSpecificatn']),
     /** Quality bit-string widths (open question 10). */
     qualityBits: Object.freeze({ min: 13, max: 16 }),
+    /** Initiate detail (open question 6; §4.2 table: 8-1 module vs 9506-2:2003). */
+    initRequestDetails: Object.freeze(['initRequestDetail', 'mmsInitRequestDetail']),
+    initResponseDetails: Object.freeze(['initResponseDetail', 'mmsInitResponseDetail']),
 });
 
 /** Exponent-width octet of MMS FloatingPoint (ISO 9506-2 FloatingPoint; §4.1). */

@@ -224,17 +224,8 @@ function encodeAt(data: Data, depth: number, path: string, ctx: Ctx): XmlElement
             if (typeof data.value !== 'string') throw wrong(here, 'mMSString value must be a string');
             return el('mMSString', {}, utf8Content(data.value, here));
         }
-        case 'binary-time': {
-            if (!isInt(data.msOfDay, 0, MS_PER_DAY - 1)) throw range(here, 'binary-time msOfDay must be 0..86399999');
-            const bytes = new Uint8Array(data.days === undefined ? 4 : 6);
-            const view = new DataView(bytes.buffer);
-            view.setUint32(0, data.msOfDay);
-            if (data.days !== undefined) {
-                if (!isInt(data.days, 0, 0xffff)) throw range(here, 'binary-time days must be 0..65535');
-                view.setUint16(4, data.days);
-            }
-            return el('binary-time', {}, hex(bytes));
-        }
+        case 'binary-time':
+            return el('binary-time', {}, timeOfDayHex(data, here));
         case 'utc-time': {
             if (!isInt(data.seconds, 0, 0xffffffff)) throw range(here, 'utc-time seconds must be 0..2^32-1');
             if (!isInt(data.fraction, 0, 0xffffff)) throw range(here, 'utc-time fraction must be 0..2^24-1');
@@ -298,10 +289,40 @@ function codeOf(ch: string): string {
 
 const HEX_DIGITS = ENCODER.hexUpperCase ? '0123456789ABCDEF' : '0123456789abcdef';
 
-function hex(bytes: Uint8Array): string {
+/** Upper- or lower-case hex of `bytes` per ENCODER.hexUpperCase (OCTET STRING in XER). */
+export function hex(bytes: Uint8Array): string {
     let s = '';
     for (const b of bytes) s += (HEX_DIGITS[b >> 4] as string) + (HEX_DIGITS[b & 15] as string);
     return s;
+}
+
+type BinaryTime = Extract<Data, { kind: 'binary-time' }>;
+
+/** The hex of a TimeOfDay (binary-time, readJournal times): 4 octets, or 6 with days since 1984-01-01. */
+export function timeOfDayHex(data: { msOfDay: unknown; days?: unknown }, path: string): string {
+    if (!isInt(data.msOfDay, 0, MS_PER_DAY - 1)) throw range(path, 'binary-time msOfDay must be 0..86399999');
+    const bytes = new Uint8Array(data.days === undefined ? 4 : 6);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, data.msOfDay);
+    if (data.days !== undefined) {
+        if (!isInt(data.days, 0, 0xffff)) throw range(path, 'binary-time days must be 0..65535');
+        view.setUint16(4, data.days);
+    }
+    return hex(bytes);
+}
+
+/** Reads a TimeOfDay element (hex of 4 or 6 octets). */
+export function decodeTimeOfDay(element: XmlElement, path: string): BinaryTime {
+    const bytes = hexBytes(element, path);
+    if (bytes.length !== 4 && bytes.length !== 6) {
+        fail('bad-lexical', path, `binary-time has ${bytes.length} octets; expected 4 or 6`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const msOfDay = view.getUint32(0);
+    if (msOfDay >= MS_PER_DAY) fail('out-of-range', path, `binary-time ${msOfDay} ms is past the end of a day`);
+    return bytes.length === 6
+        ? { kind: 'binary-time', msOfDay, days: view.getUint16(4) }
+        : { kind: 'binary-time', msOfDay };
 }
 
 export function timeQualityOctet(q: TimeQuality): number {
@@ -381,7 +402,7 @@ export function onlyChild(holder: XmlElement, path: string): XmlElement {
 }
 
 /** The text of a leaf element; an element child is refused. */
-function leafText(element: XmlElement, path: string): string {
+export function leafText(element: XmlElement, path: string): string {
     for (const c of element.children) {
         if (typeof c !== 'string')
             fail('unexpected-content', path, `<${element.local}> must hold text, not <${c.local}>`);
@@ -389,7 +410,8 @@ function leafText(element: XmlElement, path: string): string {
     return element.text();
 }
 
-function hexBytes(element: XmlElement, path: string): Uint8Array {
+/** The octets of an OCTET STRING element (hex digits, whitespace allowed). */
+export function hexBytes(element: XmlElement, path: string): Uint8Array {
     const text = leafText(element, path).replace(/[ \t\r\n]/g, '');
     if (!/^[0-9A-Fa-f]*$/.test(text) || text.length % 2 !== 0) {
         fail('bad-lexical', path, `<${element.local}> is not an even number of hex digits: ${shown(text)}`);
@@ -475,16 +497,8 @@ function decodeAt(element: XmlElement, depth: number, path: string, ctx: Ctx): D
             }
             return { kind, value };
         }
-        case 'binary-time': {
-            const bytes = hexBytes(element, path);
-            if (bytes.length !== 4 && bytes.length !== 6) {
-                fail('bad-lexical', path, `binary-time has ${bytes.length} octets; expected 4 or 6`);
-            }
-            const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-            const msOfDay = view.getUint32(0);
-            if (msOfDay >= MS_PER_DAY) fail('out-of-range', path, `binary-time ${msOfDay} ms is past the end of a day`);
-            return bytes.length === 6 ? { kind, msOfDay, days: view.getUint16(4) } : { kind, msOfDay };
-        }
+        case 'binary-time':
+            return decodeTimeOfDay(element, path);
         case 'utc-time': {
             const bytes = hexBytes(element, path);
             if (bytes.length !== 8) fail('bad-lexical', path, `utc-time has ${bytes.length} octets; expected 8`);
