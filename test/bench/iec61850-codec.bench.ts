@@ -49,7 +49,9 @@ const PAYLOADS: Array<{ name: string; pdu: MmsPdu }> = [
             request: {
                 service: 'read',
                 variableAccessSpecification: {
-                    listOfVariable: [{ name: { scope: 'domain-specific', domainId: LD, itemId: 'MMXN1$MX$Watt$mag$f' } }],
+                    listOfVariable: [
+                        { name: { scope: 'domain-specific', domainId: LD, itemId: 'MMXN1$MX$Watt$mag$f' } },
+                    ],
                 },
             },
         },
