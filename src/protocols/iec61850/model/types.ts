@@ -1,5 +1,6 @@
 import { badInput } from './errors';
 import type { Fc } from './fc';
+import type { ObjectReference } from './reference';
 
 /**
  * The IEC 61850 object tree, values with quality and timestamp, and the 7-2 basic types mapped
@@ -92,6 +93,78 @@ export interface LogicalNode {
     /** prefix + lnClass + inst, e.g. MMXN1, LLN0. */
     name: string;
     dataObjects: DataObject[];
+    /** SCL instance attributes, when the LN came from SCL (IEC 61850-6 §9.3.5). */
+    prefix?: string;
+    lnClass?: string;
+    inst?: string;
+    lnType?: string;
+    desc?: string;
+    dataSets?: DataSet[];
+    reportControls?: ReportControl[];
+    logControls?: LogControl[];
+    settingControl?: SettingControl;
+    /** Names of the logs (journals) of this LN. */
+    logs?: string[];
+}
+
+/** A persistent data set: its name inside the LN and its members (FCD or FCDA references). */
+export interface DataSet {
+    name: string;
+    members: ObjectReference[];
+}
+
+/** Trigger options of a report or log control block (7-2 TrgOps; SCL TrgOps). */
+export interface TriggerOptions {
+    dchg: boolean;
+    qchg: boolean;
+    dupd: boolean;
+    period: boolean;
+    gi: boolean;
+}
+
+/** Optional fields of a report (7-2 OptFlds; SCL OptFields). */
+export interface ReportOptions {
+    seqNum: boolean;
+    timeStamp: boolean;
+    dataSet: boolean;
+    reasonCode: boolean;
+    dataRef: boolean;
+    entryID: boolean;
+    configRef: boolean;
+    bufOvfl: boolean;
+}
+
+export interface ReportControl {
+    name: string;
+    buffered: boolean;
+    rptId: string;
+    /** Data set name in the same LN; absent = none configured. */
+    dataSet?: string;
+    confRev: number;
+    /** Integrity period, ms. */
+    intgPd: number;
+    /** Buffer time, ms. */
+    bufTime: number;
+    trgOps: TriggerOptions;
+    optFields: ReportOptions;
+    indexed: boolean;
+    /** Number of instances (RptEnabled max). */
+    max: number;
+}
+
+export interface LogControl {
+    name: string;
+    dataSet?: string;
+    logName: string;
+    logEna: boolean;
+    reasonCode: boolean;
+    intgPd: number;
+    trgOps: TriggerOptions;
+}
+
+export interface SettingControl {
+    numOfSGs: number;
+    actSG: number;
 }
 
 export interface LogicalDevice {
