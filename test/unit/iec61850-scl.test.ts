@@ -85,7 +85,7 @@ describe('iec61850 SCL import: the tree, values and control blocks', () => {
         assert.equal((child(lln0.dataObjects[1] as DataObject, 'vendor') as DataAttribute).value, 'DERlink');
         assert.equal((child(lln0.dataObjects[1] as DataObject, 'swRev') as DataAttribute).value, '1.0');
         const watt = ln(model.server, 'HP1LD', 'MMXN1').dataObjects[0] as DataObject;
-        assert.equal((child(child(watt, 'units'), 'SIUnit') as DataAttribute).value, 62);
+        assert.equal((child(child(watt, 'units'), 'SIUnit') as DataAttribute).value, 38);
         assert.equal((child(watt, 'db') as DataAttribute).value, 500);
         const ind = ln(model.server, 'HP1Aux', 'GGIO1').dataObjects[0] as DataObject;
         assert.equal((child(ind, 'stVal') as DataAttribute).value, true);
@@ -94,7 +94,7 @@ describe('iec61850 SCL import: the tree, values and control blocks', () => {
         // every instance has its own values
         const tmp = ln(model.server, 'HP1LD', 'outSTMP2').dataObjects[0] as DataObject;
         assert.equal((child(child(tmp, 'units'), 'SIUnit') as DataAttribute).value, undefined);
-        assert.deepEqual(model.enumTypes.SIUnit, { 23: '°C', 62: 'W' });
+        assert.deepEqual(model.enumTypes.SIUnit, { 23: '°C', 38: 'W' });
     });
 
     test('data sets, report, log and setting control blocks with the 61850-6 defaults', () => {
