@@ -62,6 +62,18 @@ export const BASIC_TYPES = Object.freeze({
 } as const satisfies Record<string, BasicTypeInfo>);
 export type BasicType = keyof typeof BASIC_TYPES;
 
+/** Value ranges of the integer basic types (7-2 Ed2 §6.1.2; ENUMERATED as its INT8 carrier). */
+export const INT_RANGES: Readonly<Partial<Record<BasicType, readonly [number, number]>>> = Object.freeze({
+    INT8: [-128, 127],
+    INT16: [-32768, 32767],
+    INT32: [-(2 ** 31), 2 ** 31 - 1],
+    INT8U: [0, 255],
+    INT16U: [0, 65535],
+    INT32U: [0, 2 ** 32 - 1],
+    ENUMERATED: [-128, 127],
+});
+export const INT64_RANGE = Object.freeze([-(2n ** 63n), 2n ** 63n - 1n] as const);
+
 // ---------------------------------------------------------------------------------------------
 // The object tree: Server > LogicalDevice > LogicalNode > DataObject > DataAttribute
 
@@ -105,6 +117,8 @@ export interface LogicalNode {
     settingControl?: SettingControl;
     /** Names of the logs (journals) of this LN. */
     logs?: string[];
+    /** The LN's name space (NamPlt.lnNs), when the SCL gives it a value (7-1 name spaces). */
+    lnNs?: string;
 }
 
 /** A persistent data set: its name inside the LN and its members (FCD or FCDA references). */

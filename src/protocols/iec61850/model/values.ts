@@ -9,6 +9,8 @@ import {
     decodeQuality,
     encodeQuality,
     goodQuality,
+    INT_RANGES,
+    INT64_RANGE,
     type Quality,
     type Timestamp,
     type Value,
@@ -55,18 +57,6 @@ export const BASIC_TYPE_SPECS: Readonly<Record<BasicType, TypeSpecification>> = 
     RCBReportOptions: { kind: 'bit-string', size: 10 },
     ReasonForInclusion: { kind: 'bit-string', size: 7 },
 } satisfies Record<BasicType, TypeSpecification>);
-
-const INT_RANGES: Readonly<Partial<Record<BasicType, [number, number]>>> = Object.freeze({
-    INT8: [-128, 127],
-    INT16: [-32768, 32767],
-    INT32: [-(2 ** 31), 2 ** 31 - 1],
-    INT8U: [0, 255],
-    INT16U: [0, 65535],
-    INT32U: [0, 2 ** 32 - 1],
-    ENUMERATED: [-128, 127],
-});
-
-const INT64_RANGE = [-(2n ** 63n), 2n ** 63n - 1n] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -180,7 +170,7 @@ function basicToData(type: BasicType, v: Value, path: string): Data {
                 if (b < INT64_RANGE[0] || b > INT64_RANGE[1]) throw badInput('out-of-range', `${path} exceeds INT64`);
                 return { kind: 'integer', value: b };
             }
-            const [min, max] = INT_RANGES[type] as [number, number];
+            const [min, max] = INT_RANGES[type] as readonly [number, number];
             if (typeof v !== 'number' || !Number.isInteger(v)) wrongValue(path, type, v);
             if (v < min || v > max)
                 throw badInput('out-of-range', `${path} must be ${min}..${max} (${type})`, String(v));
