@@ -20,7 +20,8 @@ export interface FcInfo {
 
 /**
  * The order of FC components inside an LN's MMS structure (8-1 §6 as summarised by the wire
- * note §6.1; empty FCs are omitted). GS (GSSE, 7-2 Ed1 only) and XX (the "all FCs" wildcard of
+ * note §6.1; empty FCs are omitted). The same order as libiec61850's MMS mapping builds an LN
+ * (mms_mapping.c, createNamedVariableFromLogicalNode), checked 2026-11-22. GS (GSSE, 7-2 Ed1 only) and XX (the "all FCs" wildcard of
  * service parameters) are not mapped to MMS and therefore not listed.
  */
 export const FC_ORDER = [
