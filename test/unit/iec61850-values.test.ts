@@ -134,12 +134,22 @@ describe('iec61850 model values <-> MMS Data (8-1 mapping, wire note §6.2)', ()
             for (const v of samples[type]) {
                 const data = valueToData(attr, v);
                 assert.equal(data.kind, BASIC_TYPES[type].mms, type);
-                assert.equal(BASIC_TYPE_SPECS[type].kind, BASIC_TYPES[type].mms, type);
                 assert.deepEqual(dataToValue(attr, data), v, type);
             }
             // the default value is a valid value of the type
             assert.doesNotThrow(() => valueToData(attr, defaultValue(attr)), type);
         }
+    });
+
+    test('the MMS type of each basic type (8-1): widths, float formats, fixed and variable strings', () => {
+        assert.deepEqual(BASIC_TYPE_SPECS.INT16U, { kind: 'unsigned', width: 16 });
+        assert.deepEqual(BASIC_TYPE_SPECS.ENUMERATED, { kind: 'integer', width: 8 });
+        assert.deepEqual(BASIC_TYPE_SPECS.FLOAT64, { kind: 'floating-point', formatWidth: 64, exponentWidth: 11 });
+        assert.deepEqual(BASIC_TYPE_SPECS.ObjectReference, { kind: 'visible-string', size: -129 });
+        assert.deepEqual(BASIC_TYPE_SPECS.EntryID, { kind: 'octet-string', size: 8 });
+        assert.deepEqual(BASIC_TYPE_SPECS.EntryTime, { kind: 'binary-time', withDate: true });
+        assert.deepEqual(BASIC_TYPE_SPECS.Quality, { kind: 'bit-string', size: 13 });
+        assert.deepEqual(BASIC_TYPE_SPECS.Timestamp, { kind: 'utc-time' });
     });
 
     test('arrays and structures, with defaults for unset members', () => {

@@ -30,6 +30,8 @@ export interface BasicTypeInfo {
     mms: MmsDataKind;
     /** Bits for integers, unsigned, floats and bit strings; maximum octets/characters for strings. */
     size?: number;
+    /** A string of exactly `size` octets (otherwise strings are variable up to `size`). */
+    fixed?: boolean;
     note?: string;
 }
 
@@ -54,7 +56,7 @@ export const BASIC_TYPES = Object.freeze({
     ObjectReference: { mms: 'visible-string', size: 129 },
     Timestamp: { mms: 'utc-time', note: '8 octets, see encodeTimestamp' },
     EntryTime: { mms: 'binary-time', size: 6, note: 'ms of day + days since 1984-01-01' },
-    EntryID: { mms: 'octet-string', size: 8 },
+    EntryID: { mms: 'octet-string', size: 8, fixed: true },
     Quality: { mms: 'bit-string', size: 13, note: 'see encodeQuality' },
     TriggerConditions: { mms: 'bit-string', size: 6 },
     RCBReportOptions: { mms: 'bit-string', size: 10 },

@@ -3,7 +3,9 @@ import type { Data } from '../mms/data';
 import { badInput } from './errors';
 import type { Fc } from './fc';
 import {
+    BASIC_TYPES,
     type BasicType,
+    type BasicTypeInfo,
     type DataAttribute,
     type DataObject,
     decodeQuality,
@@ -29,34 +31,39 @@ import {
  * member name; an array (count) a Value[].
  */
 
-/** The MMS type of each basic type (8-1 TypeSpecification; string sizes negative = variable up to). */
-export const BASIC_TYPE_SPECS: Readonly<Record<BasicType, TypeSpecification>> = Object.freeze({
-    BOOLEAN: { kind: 'boolean' },
-    INT8: { kind: 'integer', width: 8 },
-    INT16: { kind: 'integer', width: 16 },
-    INT32: { kind: 'integer', width: 32 },
-    INT64: { kind: 'integer', width: 64 },
-    INT8U: { kind: 'unsigned', width: 8 },
-    INT16U: { kind: 'unsigned', width: 16 },
-    INT32U: { kind: 'unsigned', width: 32 },
-    FLOAT32: { kind: 'floating-point', formatWidth: 32, exponentWidth: 8 },
-    FLOAT64: { kind: 'floating-point', formatWidth: 64, exponentWidth: 11 },
-    ENUMERATED: { kind: 'integer', width: 8 },
-    'CODED ENUM': { kind: 'bit-string', size: 2 },
-    Check: { kind: 'bit-string', size: 2 },
-    'OCTET STRING': { kind: 'octet-string', size: -64 },
-    'VISIBLE STRING': { kind: 'visible-string', size: -255 },
-    'UNICODE STRING': { kind: 'mMSString', size: -255 },
-    ObjectName: { kind: 'visible-string', size: -64 },
-    ObjectReference: { kind: 'visible-string', size: -129 },
-    Timestamp: { kind: 'utc-time' },
-    EntryTime: { kind: 'binary-time', withDate: true },
-    EntryID: { kind: 'octet-string', size: 8 },
-    Quality: { kind: 'bit-string', size: 13 },
-    TriggerConditions: { kind: 'bit-string', size: 6 },
-    RCBReportOptions: { kind: 'bit-string', size: 10 },
-    ReasonForInclusion: { kind: 'bit-string', size: 7 },
-} satisfies Record<BasicType, TypeSpecification>);
+/** The MMS type of a basic type, from BASIC_TYPES (8-1 TypeSpecification; a negative string size = variable up to). */
+function basicTypeSpec(type: BasicType): TypeSpecification {
+    const info: BasicTypeInfo = BASIC_TYPES[type];
+    const size = info.size ?? 0;
+    switch (info.mms) {
+        case 'integer':
+        case 'unsigned':
+            return { kind: info.mms, width: size };
+        case 'floating-point':
+            return { kind: info.mms, formatWidth: size, exponentWidth: size === 32 ? 8 : 11 };
+        case 'bit-string':
+            return { kind: info.mms, size };
+        case 'octet-string':
+        case 'visible-string':
+        case 'mMSString':
+            return { kind: info.mms, size: info.fixed ? size : -size };
+        case 'binary-time':
+            return { kind: info.mms, withDate: size === 6 };
+        case 'boolean':
+        case 'utc-time':
+            return { kind: info.mms };
+        default:
+            throw badInput('syntax', `basic type ${type} has no MMS type`);
+    }
+}
+
+/** The MMS type of each basic type, derived once from BASIC_TYPES. */
+export const BASIC_TYPE_SPECS: Readonly<Record<BasicType, TypeSpecification>> = Object.freeze(
+    Object.fromEntries(Object.keys(BASIC_TYPES).map((t) => [t, basicTypeSpec(t as BasicType)])) as Record<
+        BasicType,
+        TypeSpecification
+    >,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Types
