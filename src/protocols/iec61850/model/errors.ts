@@ -9,7 +9,7 @@ export type Iec61850Reason =
     | 'out-of-range';
 
 /** Stable error codes a flow can switch on (`msg.error.code`), as for XmppError. */
-export type Iec61850ErrorCode = 'BAD_INPUT' | 'NOT_SUPPORTED';
+export type Iec61850ErrorCode = 'BAD_INPUT' | 'NOT_SUPPORTED' | 'NOT_FOUND';
 
 export class Iec61850Error extends Error {
     readonly code: Iec61850ErrorCode;

@@ -1,3 +1,4 @@
+import type { ObjectName, VariableSpec } from '../mms/access';
 import { badInput } from './errors';
 import { type Fc, parseFc } from './fc';
 
@@ -327,4 +328,50 @@ export function journalToMms(ld: string, ln: string, logName: string): MmsAddres
     parseLnName(ln);
     checkIdent(logName, 'log', logName);
     return { domainId: ld, itemId: checkItem(`${ln}$${logName}`) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MMS names as ACSI text (what the flow sees of a data set and its members)
+
+/** ACSI reference of a named variable list: `LD/LN.Name`, or `@Name` for the aa-specific scope. */
+export function dataSetReference(name: ObjectName): string {
+    if (name.scope === 'domain-specific') {
+        const [ln, ...rest] = name.itemId.split('$');
+        return `${name.domainId}/${ln}.${rest.join('$')}`;
+    }
+    return name.name.startsWith('@') ? name.name : `@${name.name}`;
+}
+
+/** The MMS name of a data set reference (`LD/LN.Name`, `LD/LN$Name` or `@Name`). */
+export function dataSetObjectName(text: string): ObjectName {
+    const ref = parseDataSetRef(text);
+    const m = dataSetToMms(ref);
+    return 'aaSpecific' in m
+        ? { scope: 'aa-specific', name: m.aaSpecific }
+        : { scope: 'domain-specific', domainId: m.domainId, itemId: m.itemId };
+}
+
+/** `LD/LN.DO.DA[FC]` of a domain-specific variable with its alternate access (index as `(n)`). */
+export function memberReference(spec: VariableSpec): string {
+    const n = spec.name;
+    if (n.scope !== 'domain-specific') return n.name;
+    const [ln, fc, ...path] = n.itemId.split('$');
+    let text = `${n.domainId}/${ln}${path.map((p) => `.${p}`).join('')}`;
+    for (const s of spec.alternateAccess ?? []) {
+        if ('component' in s) text += `.${s.component}`;
+        else if ('index' in s) text += `(${s.index})`;
+    }
+    return fc === undefined ? text : `${text}[${fc}]`;
+}
+
+/** The MMS variable of an ACSI reference with FC (`LD/LN.DO.DA[FC]`, `LD/LN` or `LD/LN[FC]`). */
+export function variableSpecOf(text: string): VariableSpec {
+    const ref = parseReference(text);
+    const a: MmsAddress =
+        ref.fc !== undefined && ref.path.length === 0
+            ? { domainId: ref.ld, itemId: `${ref.ln}$${ref.fc}` }
+            : toMms(ref);
+    const spec: VariableSpec = { name: { scope: 'domain-specific', domainId: a.domainId, itemId: a.itemId } };
+    if (a.alternateAccess?.length) spec.alternateAccess = a.alternateAccess;
+    return spec;
 }
