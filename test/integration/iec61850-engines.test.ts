@@ -33,6 +33,8 @@ let server: Iec61850Server;
 let client: Iec61850Client;
 const writes: WriteRequest[] = [];
 let refuseNext: string | boolean | undefined;
+/** While set, the flow answers writes only when it resolves. */
+let holdWrites: Promise<void> | undefined;
 let serverJid: string;
 
 async function associated(c: Iec61850Client): Promise<void> {
@@ -71,7 +73,9 @@ async function raw(session: Session, pdu: MmsPdu, assoId: string | undefined, ty
 }
 
 before(async () => {
-    prosody = await startProsody({ accounts: { hp1: 'h', agg: 'a', viewer: 'v', stranger: 's', small: 'm' } });
+    prosody = await startProsody({
+        accounts: { hp1: 'h', agg: 'a', viewer: 'v', stranger: 's', small: 'm', hp2: 'h2', friend: 'f' },
+    });
     const d = prosody.domain;
     serverJid = `hp1@${d}/IEC`;
     model = importScl(ICD);
@@ -87,7 +91,9 @@ before(async () => {
             read: [`agg@${d}`, `viewer@${d}`, `small@${d}`],
             write: [`agg@${d}`, `small@${d}`],
         },
-        onWrite: (req) => {
+        writeTimeoutMs: 1500,
+        onWrite: async (req) => {
+            if (holdWrites) await holdWrites;
             writes.push(req);
             const r = refuseNext;
             refuseNext = undefined;
@@ -397,6 +403,121 @@ describe('data', () => {
         const wrongType = el('ApplData', { xmlns: NS_SCSM_8_2, assoID: a?.assoId }, el('garbage'));
         await assert.rejects(agg.request(serverJid, 'set', wrongType), StanzaError);
         assert.deepEqual(await client.getServerDirectory(), ['HP1LD']);
+    });
+});
+
+describe('a flow that is slow to decide', () => {
+    test('no answer within writeTimeoutMs: temporarily-unavailable, nothing written', async () => {
+        let release = () => {};
+        holdWrites = new Promise<void>((r) => {
+            release = r;
+        });
+        try {
+            await rejects(client.setDataValues('HP1LD/FSPT1.SptVal.minVal.f[CF]', 7), 'TEMPORARILY_UNAVAILABLE');
+        } finally {
+            holdWrites = undefined;
+            release();
+        }
+        assert.equal(server.read('HP1LD/FSPT1.SptVal.minVal.f[CF]'), 5);
+    });
+
+    test('more requests outstanding than negotiated: a rejectPDU message and a wait error, the rest served', async () => {
+        const a = server.associations.find((x) => x.peer === agg.jid);
+        assert.equal(a?.maxServOutstanding, 10);
+        const rejected = new Promise<MmsPdu>((resolve) => {
+            const h = agg.handleMessage(NS_SCSM_8_2, 'ApplData', (m) => {
+                h.dispose();
+                resolve(decodePayload(m.payload).pdu);
+            });
+        });
+        let release = () => {};
+        holdWrites = new Promise<void>((r) => {
+            release = r;
+        });
+        const write = (i: number) =>
+            raw(
+                agg,
+                {
+                    pdu: 'confirmed-RequestPDU',
+                    invokeID: 500 + i,
+                    request: {
+                        service: 'write',
+                        variableAccessSpecification: {
+                            listOfVariable: [
+                                {
+                                    name: {
+                                        scope: 'domain-specific',
+                                        domainId: 'HP1LD',
+                                        itemId: 'FSPT1$CF$SptVal$stepSize$f',
+                                    },
+                                },
+                            ],
+                        },
+                        listOfData: [{ kind: 'floating-point', format: 'single', value: 0.25 }],
+                    },
+                },
+                a?.assoId,
+                'set',
+            ).then(
+                (p) => p.pdu.pdu,
+                (e: StanzaError) => e.condition,
+            );
+        const all = Array.from({ length: 11 }, (_, i) => write(i));
+        const reject = await rejected;
+        release();
+        holdWrites = undefined;
+        const outcomes = await Promise.all(all);
+        assert.equal(reject.pdu, 'rejectPDU');
+        if (reject.pdu === 'rejectPDU') {
+            assert.equal(reject.originalInvokeID, 510);
+            assert.deepEqual(reject.rejectReason, { pdu: 'confirmed-requestPDU', code: 6 });
+        }
+        assert.deepEqual(outcomes.filter((o) => o === 'confirmed-ResponsePDU').length, 10);
+        assert.deepEqual(outcomes[10], 'resource-constraint');
+        assert.equal(server.read('HP1LD/FSPT1.SptVal.stepSize.f[CF]'), 0.25);
+    });
+});
+
+describe('roster access and presence', () => {
+    test('default access: a contact associates, a stranger does not; the contact going offline aborts it', {
+        timeout: 30_000,
+    }, async () => {
+        const d = prosody.domain;
+        const hp2 = await online(prosody, 'hp2', { resource: 'IEC', subscriptions: 'all' });
+        const friend = await online(prosody, 'friend', { resource: 'f', subscriptions: 'all' });
+        const server2 = new Iec61850Server(hp2, { model });
+        const events: string[] = [];
+        server2.on('association', (e) => events.push(`${e.type} ${e.peer}`));
+        try {
+            await friend.subscribe(`hp2@${d}`);
+            await waitFor(
+                () => hp2.roster.some((r) => r.jid === `friend@${d}` && r.subscription === 'both'),
+                10_000,
+                () => `mutual subscription (${JSON.stringify(hp2.roster)})`,
+            );
+            const c = new Iec61850Client(friend, { server: `hp2@${d}` });
+            c.start();
+            await associated(c);
+            assert.deepEqual(await c.getServerDirectory(), ['HP1LD']);
+            const s = new Iec61850Client(stranger, { server: `hp2@${d}`, reassociate: false });
+            const refused = new Promise<string>((resolve) =>
+                s.on('state', (st, info) => st === 'waiting' && resolve((info.error as Iec61850ClientError).code)),
+            );
+            s.start();
+            assert.equal(await refused, 'ACCESS_DENIED');
+            await s.close();
+            await friend.close();
+            await waitFor(
+                () => events.includes(`abort ${friend.jid ?? `friend@${d}/f`}`),
+                10_000,
+                () => `abort on unavailable presence (${events.join(', ')})`,
+            );
+            assert.equal(server2.associations.length, 0);
+        } finally {
+            server2.close();
+            await friend.close();
+            await hp2.close();
+        }
     });
 });
 
