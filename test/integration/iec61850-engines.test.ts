@@ -251,6 +251,35 @@ describe('directories', () => {
     });
 });
 
+describe('browse', () => {
+    test('browse walks the whole model into a typed tree with every reference', async () => {
+        const tree = await client.browse();
+        assert.equal(tree.server, serverJid);
+        assert.deepEqual(
+            tree.logicalDevices.map((l) => l.name),
+            ['HP1LD'],
+        );
+        const lns = tree.logicalDevices[0]?.logicalNodes ?? [];
+        assert.deepEqual(
+            lns.map((l) => l.name),
+            model.server.logicalDevices[0]?.logicalNodes.map((l) => l.name),
+        );
+        const mmxn = lns.find((l) => l.name === 'MMXN1');
+        assert.ok(mmxn?.fcs.MX && mmxn.fcs.MX.kind === 'structure');
+        const lln0 = lns.find((l) => l.name === 'LLN0');
+        assert.deepEqual(
+            lln0?.dataSets.map((d) => [d.reference, d.deletable]),
+            [
+                ['HP1LD/LLN0.DS_HP', false],
+                ['HP1LD/LLN0.DS_ST', false],
+            ],
+        );
+        // The same references the server itself lists (FCDs and FCDAs of every LN).
+        assert.deepEqual([...tree.references].sort(), server.references().sort());
+        assert.ok(tree.references.includes('HP1LD/FSPT1.SptVal.maxVal.f[CF]'));
+    });
+});
+
 describe('data', () => {
     test('a value set by the flow is read with its quality and time (FCD and FCDA)', async () => {
         const t0 = Date.now();
@@ -545,6 +574,12 @@ describe('data sets', () => {
             'HP1LD/FSPT1.SptVal.minVal.f[CF]',
         ]);
         assert.ok((await client.getLogicalNodeDirectory('HP1LD/LLN0', 'DATA-SET')).includes('HP1LD/LLN0.Limits'));
+        // Persistent: another association sees it too.
+        const other = new Iec61850Client(viewer, { server: serverJid });
+        other.start();
+        await associated(other);
+        assert.equal((await other.getDataSetDirectory('HP1LD/LLN0.Limits')).length, 2);
+        await other.close();
         const results = await client.setDataSetValues('HP1LD/LLN0.Limits', [26, 6]);
         assert.deepEqual(results, [
             { reference: 'HP1LD/FSPT1.SptVal.maxVal.f[CF]' },
