@@ -297,6 +297,16 @@ describe('data', () => {
         assert.equal((await client.getDataValues('HP1LD/MMXN1.Watt[MX]')).quality?.validity, 'questionable');
     });
 
+    test('64 reads at once: the client keeps to the negotiated requests outstanding and all succeed', async () => {
+        const rejects: string[] = [];
+        client.on('warning', (e) => rejects.push(e.message));
+        const reads = await Promise.all(
+            Array.from({ length: 64 }, () => client.getDataValues('HP1LD/MMXN1.Watt.mag.f[MX]')),
+        );
+        assert.ok(reads.every((r) => r.value === 1234.5));
+        assert.deepEqual(rejects, []);
+    });
+
     test('GetAllDataValues returns every FCD of an LN', async () => {
         server.update('HP1LD/STMP1.Tmp', 45.5);
         const all = await client.getAllDataValues('HP1LD/STMP1', 'MX');

@@ -410,13 +410,14 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
 
     // ---- requests ------------------------------------------------------------------------
 
+    /** Takes one of the negotiated request slots, waiting in order when all are in use. */
     async #slot(): Promise<void> {
         if (this.#outstanding < this.#maxOutstanding) {
             this.#outstanding++;
             return;
         }
+        // #drainQueue counts the slot for us when it hands it over.
         await new Promise<void>((resolve) => this.#queue.push({ resolve }));
-        this.#outstanding++;
     }
 
     #release(): void {
@@ -426,11 +427,8 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
 
     #drainQueue(): void {
         while (this.#outstanding < this.#maxOutstanding && this.#queue.length > 0) {
-            const next = this.#queue.shift() as Pending;
-            // The slot is taken by the waiter when it runs; count it now so the loop stops in time.
             this.#outstanding++;
-            next.resolve();
-            this.#outstanding--;
+            (this.#queue.shift() as Pending).resolve();
         }
     }
 
