@@ -31,8 +31,12 @@ export function nameKey(name: ObjectName): string {
     return name.scope === 'domain-specific' ? `${name.domainId}/${name.itemId}` : name.name;
 }
 
-/** The persistent data sets the model configures (SCL DataSet elements). */
-export function configuredDataSets(server: Server): DataSetEntry[] {
+const configured = new WeakMap<Server, readonly DataSetEntry[]>();
+
+/** The persistent data sets the model configures (SCL DataSet elements); built once per model, never changed. */
+export function configuredDataSets(server: Server): readonly DataSetEntry[] {
+    const known = configured.get(server);
+    if (known) return known;
     const out: DataSetEntry[] = [];
     for (const ld of server.logicalDevices) {
         for (const ln of ld.logicalNodes) {
@@ -58,5 +62,6 @@ export function configuredDataSets(server: Server): DataSetEntry[] {
             }
         }
     }
+    configured.set(server, Object.freeze(out));
     return out;
 }

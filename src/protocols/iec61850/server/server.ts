@@ -174,9 +174,9 @@ export class Iec61850Server extends EventEmitter<ServerEvents> {
         };
         this.#index = indexModel(options.model.server);
         for (const ds of configuredDataSets(options.model.server)) this.#dataSets.set(nameKey(ds.name), ds);
+        // The server does its own access checks so a refusal is an MMS answer (note §8.1), not a stanza error.
+        this.#handles.push(session.addAccessHook(NS_SCSM_8_2, () => true));
         for (const context of DECODER.contextElements) {
-            // The server does its own access checks so a refusal is an MMS answer (note §8.1), not a stanza error.
-            this.#handles.push(session.addAccessHook(NS_SCSM_8_2, () => true));
             for (const type of ['get', 'set'] as const)
                 this.#handles.push(session.handleIq(type, NS_SCSM_8_2, context, (r) => this.#onIq(r)));
         }
