@@ -6,9 +6,9 @@
  *   (the ids the examples use), so Import > Examples flows connect at once. Later runs keep your flows.
  * Ctrl-C stops both and exits 0. Delete .demo/ to start afresh.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type DemoEnvironment, startDemoEnvironment } from '../test/support/demo-env';
+import { DEMO_RESOURCES, type DemoEnvironment, startDemoEnvironment } from '../test/support/demo-env';
 import { type NodeRedInstance, repoRoot, startNodeRed } from '../test/support/nodered';
 
 const DEMO_DIR = path.join(repoRoot, '.demo');
@@ -40,7 +40,38 @@ function firstRunFlows(env: DemoEnvironment): { flows: object[]; credentials: Re
     return { flows: [tab, comment, ...nodes], credentials };
 }
 
-function printSummary(env: DemoEnvironment, red: NodeRedInstance, seeded: boolean): void {
+/**
+ * A user directory from an earlier run keeps its flows, but gets the config node (and password) of
+ * each demo account added since (hp1 for the IEC 61850 example, for instance), so every example
+ * still connects at once. Returns the ids added.
+ */
+function addMissingAccounts(env: DemoEnvironment): string[] {
+    const flowsFile = path.join(USER_DIR, 'flows.json');
+    const credsFile = path.join(USER_DIR, 'flows_cred.json');
+    let flows: Array<{ id?: unknown }>;
+    let creds: Record<string, unknown>;
+    try {
+        flows = JSON.parse(readFileSync(flowsFile, 'utf8')) as Array<{ id?: unknown }>;
+        creds = existsSync(credsFile) ? (JSON.parse(readFileSync(credsFile, 'utf8')) as Record<string, unknown>) : {};
+    } catch {
+        // Not plain JSON (encrypted credentials, a hand-edited file): leave the user's files alone.
+        return [];
+    }
+    if (!Array.isArray(flows) || typeof creds !== 'object' || creds === null || '$' in creds) return [];
+    const ids = new Set(flows.map((n) => n.id));
+    const { nodes, credentials } = env.demoConfigNodes();
+    const missing = nodes.filter((n) => !ids.has(n.id));
+    if (missing.length === 0) return [];
+    for (const n of missing) {
+        flows.push(n);
+        creds[n.id] = credentials[n.id];
+    }
+    writeFileSync(flowsFile, JSON.stringify(flows, null, 4));
+    writeFileSync(credsFile, JSON.stringify(creds, null, 4));
+    return missing.map((n) => n.id);
+}
+
+function printSummary(env: DemoEnvironment, red: NodeRedInstance, seeded: boolean, added: string[]): void {
     const { prosody } = env;
     const lines = [
         '',
@@ -50,11 +81,16 @@ function printSummary(env: DemoEnvironment, red: NodeRedInstance, seeded: boolea
         `  XMPP server:      domain ${prosody.domain} at ${prosody.host}:${prosody.port} (STARTTLS) and ${prosody.host}:${prosody.directTlsPort} (direct TLS),`,
         `                    self-signed certificate, SHA-256 ${prosody.fingerprint}`,
         '  Demo accounts:',
-        ...env.accounts.map((a) => `    ${a.jid.padEnd(22)} password ${a.password.padEnd(18)} config node ${a.nodeId}`),
+        ...env.accounts.map((a) => {
+            const bound = DEMO_RESOURCES[a.user] ? `${a.jid}/${DEMO_RESOURCES[a.user]}` : a.jid;
+            return `    ${bound.padEnd(22)} password ${a.password.padEnd(18)} config node ${a.nodeId}`;
+        }),
         '',
         seeded
             ? '  First run: the tab "DERlink demo" and the account config nodes were deployed.'
-            : '  Your flows in .demo/node-red were kept as they are.',
+            : added.length > 0
+              ? `  Your flows in .demo/node-red were kept; new demo account nodes were added: ${added.join(', ')}.`
+              : '  Your flows in .demo/node-red were kept as they are.',
         '  Try: menu > Import > Examples > @derlink/node-red (choose "Import copy" if asked).',
         `  Data: ${path.relative(process.cwd(), DEMO_DIR) || DEMO_DIR} (delete it to start afresh)`,
         '',
@@ -80,6 +116,7 @@ async function main(): Promise<void> {
         // Seed only a fresh user directory: never overwrite what the user deployed since.
         const seeded = !existsSync(path.join(USER_DIR, 'flows.json'));
         const seed = seeded ? firstRunFlows(env) : undefined;
+        const added = seeded ? [] : addMissingAccounts(env);
         try {
             red = await startNodeRed({
                 userDir: USER_DIR,
@@ -96,7 +133,7 @@ async function main(): Promise<void> {
             }
             throw err;
         }
-        if (!stopping) printSummary(env, red, seeded);
+        if (!stopping) printSummary(env, red, seeded, added);
     };
     const started = start();
 

@@ -319,6 +319,39 @@ describe('editor definitions', () => {
         assert.equal(check('iot-readout', 'timeout', '86401'), key('iot-readout', 'range'));
         assert.equal(check('iot-control', 'typing', 'payload'), true);
         assert.equal(check('iot-control', 'typing', 'text'), key('iot-control', 'typing'));
+
+        assert.equal(check('iec61850-server', 'modelSource', 'heat-pump'), true);
+        assert.equal(check('iec61850-server', 'modelSource', 'zip'), key('iec61850-server', 'model-source'));
+        assert.equal(check('iec61850-server', 'modelFile', '', { modelSource: 'heat-pump' }), true);
+        assert.equal(
+            check('iec61850-server', 'modelFile', ' ', { modelSource: 'file' }),
+            key('iec61850-server', 'model-file'),
+        );
+        assert.equal(check('iec61850-server', 'modelText', '<SCL xmlns="x">', { modelSource: 'text' }), true);
+        assert.equal(
+            check('iec61850-server', 'modelText', 'hello', { modelSource: 'text' }),
+            key('iec61850-server', 'model-text'),
+        );
+        assert.equal(check('iec61850-server', 'iedName', 'HP1'), true);
+        assert.equal(check('iec61850-server', 'iedName', '1HP'), key('iec61850-server', 'ied-name'));
+        assert.equal(check('iec61850-server', 'associate', 'roster, a@b.c/IEC, example.com, *.example.org, *'), true);
+        assert.equal(check('iec61850-server', 'write', ''), true);
+        assert.equal(check('iec61850-server', 'write', 'user@@example.com'), key('iec61850-server', 'pattern'));
+        assert.equal(check('iec61850-server', 'read', 'bad!name'), key('iec61850-server', 'pattern'));
+        assert.equal(check('iec61850-server', 'confirm', 'maybe'), key('iec61850-server', 'confirm'));
+        assert.equal(check('iec61850-server', 'timeout', '601'), key('iec61850-server', 'range'));
+        assert.equal(check('iec61850-client', 'server', 'hp1@example.com'), true);
+        assert.equal(check('iec61850-client', 'server', ''), key('iec61850-client', 'server'));
+        assert.equal(check('iec61850-client', 'server', 'a b'), key('iec61850-client', 'server'));
+        assert.equal(check('iec61850-client', 'operation', 'datasetGet'), true);
+        assert.equal(check('iec61850-client', 'operation', 'explode'), key('iec61850-client', 'operation'));
+        assert.equal(check('iec61850-client', 'reference', ''), true);
+        assert.equal(check('iec61850-client', 'reference', 'HP1LD/FSPT1.SptVal.maxVal.f[CF]'), true);
+        assert.equal(check('iec61850-client', 'reference', '@mine'), true);
+        assert.equal(
+            check('iec61850-client', 'reference', 'HP1LD/MMXN1.Watt[mx]'),
+            key('iec61850-client', 'reference'),
+        );
     });
 
     test('no reserved property names in defaults or credentials', () => {

@@ -19,9 +19,16 @@ export const DEMO_PASSWORDS = {
     operator: 'operator-demo',
     smartplug: 'smartplug-demo',
     meters: 'meters-demo',
+    hp1: 'hp1-demo',
 } as const;
 
 export type DemoUser = keyof typeof DEMO_PASSWORDS;
+
+/**
+ * Demo accounts bound to a fixed resource: hp1 is the IEC 61850-8-2 server of the examples, and
+ * 8-2 clients address a server as `<account>/IEC`.
+ */
+export const DEMO_RESOURCES: Readonly<Partial<Record<string, string>>> = { hp1: 'IEC' };
 
 export interface DemoAccount {
     user: DemoUser;
@@ -80,7 +87,7 @@ export function demoConfigNode(user: string, host = '127.0.0.1', port: number = 
         type: 'xmpp-account',
         name: `${jid} (demo)`,
         jid,
-        resource: '',
+        resource: DEMO_RESOURCES[user] ?? '',
         host,
         port: String(port),
         tls: 'starttls',

@@ -53,6 +53,18 @@ describe('JSON of MMS Data', () => {
         assert.deepEqual(dataToJson(jsonToData(arr, [1.5, 2]), arr), [1.5, 2]);
     });
 
+    test('FLOAT32 values come out as their shortest decimal, FLOAT64 as they are', () => {
+        const single = jsonToData(F32, 44.2);
+        assert.equal((single as { value: number }).value, 44.2);
+        assert.equal(dataToJson({ kind: 'floating-point', format: 'single', value: Math.fround(44.2) }), 44.2);
+        assert.equal(dataToJson({ kind: 'floating-point', format: 'single', value: Math.fround(0.1) }), 0.1);
+        assert.equal(
+            dataToJson({ kind: 'floating-point', format: 'double', value: Math.fround(44.2) }),
+            Math.fround(44.2),
+        );
+        assert.equal(dataToJson({ kind: 'floating-point', format: 'single', value: Number.NaN }), Number.NaN);
+    });
+
     test('64-bit integers beyond 2^53 travel as decimal text, both ways', () => {
         const t: TypeSpecification = { kind: 'integer', width: 64 };
         const big = jsonToData(t, '9223372036854775807');

@@ -51,7 +51,7 @@ export function dataToJson(data: Data, type?: TypeSpecification, name?: string):
                 ? Number(data.value)
                 : data.value.toString();
         case 'floating-point':
-            return data.value;
+            return data.format === 'single' ? shortestSingle(data.value) : data.value;
         case 'octet-string':
             return hex(data.value);
         case 'visible-string':
@@ -64,6 +64,20 @@ export function dataToJson(data: Data, type?: TypeSpecification, name?: string):
                 ? data.msOfDay
                 : new Date(Date.UTC(1984, 0, 1) + data.days * 86_400_000 + data.msOfDay).toISOString();
     }
+}
+
+/**
+ * The shortest decimal that is the same FLOAT32 (44.2, not 44.20000076293945): what a flow
+ * expects to see of a single-precision value.
+ */
+export function shortestSingle(v: number): number {
+    if (!Number.isFinite(v)) return v;
+    const f = Math.fround(v);
+    for (let p = 1; p <= 9; p++) {
+        const x = Number(f.toPrecision(p));
+        if (Math.fround(x) === f) return x;
+    }
+    return f;
 }
 
 function fail(path: string, message: string): never {

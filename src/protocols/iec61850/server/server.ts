@@ -174,12 +174,18 @@ export class Iec61850Server extends EventEmitter<ServerEvents> {
         };
         this.#index = indexModel(options.model.server);
         for (const ds of configuredDataSets(options.model.server)) this.#dataSets.set(nameKey(ds.name), ds);
+        try {
+            for (const context of DECODER.contextElements) {
+                for (const type of ['get', 'set'] as const)
+                    this.#handles.push(session.handleIq(type, NS_SCSM_8_2, context, (r) => this.#onIq(r)));
+            }
+        } catch (err) {
+            // Another server on this account: leave nothing of this one behind.
+            for (const h of this.#handles.splice(0)) h.dispose();
+            throw err;
+        }
         // The server does its own access checks so a refusal is an MMS answer (note §8.1), not a stanza error.
         this.#handles.push(session.addAccessHook(NS_SCSM_8_2, () => true));
-        for (const context of DECODER.contextElements) {
-            for (const type of ['get', 'set'] as const)
-                this.#handles.push(session.handleIq(type, NS_SCSM_8_2, context, (r) => this.#onIq(r)));
-        }
         this.#handles.push(session.addFeature(NS_SCSM_8_2));
         const onPresence = (p: PeerPresence) => {
             if (!p.available) this.#abort(p.jid, 'the peer went offline (presence unavailable)');
@@ -289,7 +295,13 @@ export class Iec61850Server extends EventEmitter<ServerEvents> {
             try {
                 return this.update(reference, input);
             } catch (err) {
-                return { reference, set: [], error: (err as Error).message };
+                const code = (err as { code?: unknown }).code;
+                return {
+                    reference,
+                    set: [],
+                    error: (err as Error).message,
+                    code: typeof code === 'string' ? code : 'BAD_INPUT',
+                };
             }
         });
     }

@@ -106,6 +106,8 @@ export interface UpdateResult {
     set: string[];
     /** Set when the update was refused; nothing of it was applied. */
     error?: string;
+    /** With `error`: NOT_FOUND, BAD_INPUT or NOT_SUPPORTED. */
+    code?: string;
 }
 
 export interface ServerEvents {
