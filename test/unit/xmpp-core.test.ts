@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import tls from 'node:tls';
 import { el, parseXml, type XmlElement } from '../../src/protocols/xml';
 import { JidMatcher } from '../../src/protocols/xmpp/access';
 import { Backoff } from '../../src/protocols/xmpp/backoff';
@@ -18,6 +19,7 @@ import {
     StreamManagement,
     stampDelay,
 } from '../../src/protocols/xmpp/stream-management';
+import { secureContextFor, tlsOptions } from '../../src/protocols/xmpp/tls';
 import { sessionOptionsFromConfig, type XmppAccountConfig } from '../../src/shared/xmpp-config';
 
 const H_MOD = 2 ** 32;
@@ -791,5 +793,19 @@ describe('sessionOptionsFromConfig', () => {
                 sessionOptionsFromConfig({ ...base, subscriptions: 'allowlist', allowlist: 'ops@@grid.example' }, 'pw'),
             /ops@@grid.example/,
         );
+    });
+});
+
+describe('TLS secure contexts', () => {
+    test('one context per distinct trust store, shared by the connections that use it', () => {
+        assert.equal(secureContextFor(undefined), secureContextFor(''));
+        const a = tlsOptions('example.com', {}, false).secureContext;
+        const b = tlsOptions('example.org', { fingerprint: 'AB' }, true).secureContext;
+        assert.equal(a, b, 'no CA: the system store context');
+        assert.equal(a, secureContextFor(undefined));
+        const ca = tls.rootCertificates[0] as string;
+        const withCa = tlsOptions('example.com', { ca }, false).secureContext;
+        assert.notEqual(withCa, a, 'a private CA gets its own context');
+        assert.equal(tlsOptions('example.net', { ca: `${ca}\n` }, true).secureContext, withCa);
     });
 });
