@@ -297,14 +297,33 @@ describe('data', () => {
         assert.equal((await client.getDataValues('HP1LD/MMXN1.Watt[MX]')).quality?.validity, 'questionable');
     });
 
-    test('64 reads at once: the client keeps to the negotiated requests outstanding and all succeed', async () => {
-        const rejects: string[] = [];
-        client.on('warning', (e) => rejects.push(e.message));
-        const reads = await Promise.all(
-            Array.from({ length: 64 }, () => client.getDataValues('HP1LD/MMXN1.Watt.mag.f[MX]')),
+    test('64 reads at once: within the negotiated requests outstanding, the waiting ones combined into fewer Reads', async () => {
+        server.update('HP1LD/STMP1.Tmp', 45.5);
+        const warnings: string[] = [];
+        client.on('warning', (e) => warnings.push(e.message));
+        const before = server.associations.find((a) => a.peer === agg.jid)?.requests ?? 0;
+        const refs = Array.from({ length: 64 }, (_, i) =>
+            i === 40 ? 'HP1LD/MMXN1.Nope[MX]' : i % 2 ? 'HP1LD/MMXN1.Watt.mag.f[MX]' : 'HP1LD/STMP1.Tmp[MX]',
         );
-        assert.ok(reads.every((r) => r.value === 1234.5));
-        assert.deepEqual(rejects, []);
+        const reads = await Promise.allSettled(refs.map((r) => client.getDataValues(r)));
+        const requests = (server.associations.find((a) => a.peer === agg.jid)?.requests ?? 0) - before;
+        assert.ok(requests < 30, `${requests} MMS requests for 64 reads`);
+        reads.forEach((r, i) => {
+            if (i === 40) {
+                assert.equal(r.status, 'rejected');
+                if (r.status === 'rejected') {
+                    assert.equal((r.reason as Iec61850ClientError).code, 'NOT_FOUND');
+                    assert.match((r.reason as Error).message, /MMXN1\.Nope/);
+                }
+                return;
+            }
+            assert.equal(r.status, 'fulfilled', String(r.status === 'rejected' && r.reason));
+            if (r.status === 'fulfilled') {
+                assert.equal(r.value.reference, refs[i]);
+                assert.equal(r.value.value, i % 2 ? 1234.5 : 45.5);
+            }
+        });
+        assert.deepEqual(warnings, []);
     });
 
     test('GetAllDataValues returns every FCD of an LN', async () => {

@@ -137,6 +137,23 @@ interface Pending {
     resolve: () => void;
 }
 
+/** Reads waiting together for a request slot (see #readOne). */
+interface ReadBatch {
+    items: Array<{ spec: VariableSpec; what: string; resolve: (r: AccessResult) => void; reject: (e: Error) => void }>;
+    /** Estimated octets of their variable specifications. */
+    bytes: number;
+}
+
+/** Most variables one combined Read carries. */
+const COALESCE_MAX = 32;
+
+/** Octets a variable specification takes in XER, roughly (tags around the two names). */
+function specSize(spec: VariableSpec): number {
+    const n = spec.name;
+    const names = n.scope === 'domain-specific' ? n.domainId.length + n.itemId.length : n.name.length;
+    return 160 + names + (spec.alternateAccess?.length ?? 0) * 120;
+}
+
 export class Iec61850Client extends EventEmitter<ClientEvents> {
     readonly #session: Session;
     readonly #server: string;
@@ -151,6 +168,8 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
     #maxPduSize = 0;
     #maxOutstanding = 1;
     #outstanding = 0;
+    /** Requests on their way to a slot (between #call and #slot). */
+    #entering = 0;
     readonly #queue: Pending[] = [];
     #retryTimer: NodeJS.Timeout | undefined;
     #associating: Promise<void> | undefined;
@@ -158,6 +177,10 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
     #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
     /** MMS types by `domain/itemId`, for naming values; cleared on every new association. */
     readonly #types = new Map<string, TypeSpecification>();
+    /** Type look-ups under way, by `domain/itemId`. */
+    readonly #typeFetches = new Map<string, Promise<TypeSpecification>>();
+    /** Reads waiting together for a slot; closed when it is sent. */
+    #batch: ReadBatch | undefined;
     /** Requests by invokeID, so a rejectPDU message can end one. */
     readonly #inflight = new Map<number, (e: Error) => void>();
 
@@ -203,26 +226,20 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
     /** Starts associating and keeps the association (re-associating after each loss). */
     start(): void {
         if (this.#state !== 'idle') return;
-        for (const context of DECODER.contextElements)
-            this.#handles.push(this.#session.handleMessage(NS_SCSM_8_2, context, (m) => this.#onMessage(m)));
-        const onState = (state: SessionState, info: StateInfo) => {
-            if (state === 'online' && !info.resumed) this.#lost(new Error('the XMPP session was renewed'), 0);
-            else if (state === 'online' && this.#state === 'waiting') this.#retry(0);
-            else if (state === 'closed') this.#lost(new Error('the XMPP session was closed'));
-        };
-        const onPresence = (p: PeerPresence) => {
-            if (p.jid !== this.#server) return;
-            if (!p.available) this.#lost(new Error(`${this.#server} went offline`));
-            else if (this.#state === 'waiting') this.#retry(0);
-        };
-        this.#session.on('state', onState);
-        this.#session.on('presence', onPresence);
-        this.#handles.push({
-            dispose: () => {
-                this.#session.off('state', onState);
-                this.#session.off('presence', onPresence);
-            },
-        });
+        this.#handles.push(
+            SessionHub.of(this.#session).add(this.#server, {
+                state: (state, info) => {
+                    if (state === 'online' && !info.resumed) this.#lost(new Error('the XMPP session was renewed'), 0);
+                    else if (state === 'online' && this.#state === 'waiting') this.#retry(0);
+                    else if (state === 'closed') this.#lost(new Error('the XMPP session was closed'));
+                },
+                presence: (p) => {
+                    if (!p.available) this.#lost(new Error(`${this.#server} went offline`));
+                    else if (this.#state === 'waiting') this.#retry(0);
+                },
+                message: (m) => this.#onMessage(m),
+            }),
+        );
         this.#associate().catch(() => undefined);
     }
 
@@ -291,7 +308,7 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
             if (pdu.pdu === 'initiate-ErrorPDU') {
                 const err = serviceErrorOf(pdu.serviceError, `${this.#server} refused the association`);
                 throw new Iec61850ClientError(err.code === 'FAILED' ? 'NOT_ASSOCIATED' : err.code, err.message, {
-                    mms: err.mms ?? '',
+                    ...(err.mms ? { mms: err.mms } : {}),
                 });
             }
             if (pdu.pdu !== 'initiate-ResponsePDU')
@@ -385,7 +402,6 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
     }
 
     #onMessage(m: IncomingMessage): void {
-        if (m.from !== this.#server) return;
         let pdu: MmsPdu;
         try {
             pdu = decodePayload(m.payload).pdu;
@@ -433,12 +449,17 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
     }
 
     /** One confirmed service: waits for the association, sends, checks the answer. Retries once after a lost association. */
-    async #call(request: ConfirmedRequest, what: string): Promise<ConfirmedResponse> {
+    async #call(request: ConfirmedRequest | (() => ConfirmedRequest), what: string): Promise<ConfirmedResponse> {
         for (let attempt = 0; ; attempt++) {
-            await this.#whenAssociated();
+            this.#entering++;
+            try {
+                await this.#whenAssociated();
+            } finally {
+                this.#entering--;
+            }
             await this.#slot();
             try {
-                return await this.#send(request, what);
+                return await this.#send(typeof request === 'function' ? request() : request, what);
             } catch (err) {
                 if (err instanceof StanzaError && isUnknownAssociation(err) && attempt === 0) {
                     this.#lost(new Error(`${this.#server} does not know the association`), 0);
@@ -596,13 +617,21 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
         const key = `${name.domainId}/${name.itemId}`;
         let type = this.#types.get(key);
         if (!type) {
-            const res = (await this.#call({ service: 'getVariableAccessAttributes', name }, what)) as Extract<
-                ConfirmedResponse,
-                { service: 'getVariableAccessAttributes' }
-            >;
-            type = res.typeSpecification;
-            if (this.#types.size > 10_000) this.#types.clear();
-            this.#types.set(key, type);
+            // Concurrent first reads of one variable share one GetVariableAccessAttributes.
+            let fetching = this.#typeFetches.get(key);
+            if (!fetching) {
+                fetching = this.#call({ service: 'getVariableAccessAttributes', name }, what)
+                    .then((res) => {
+                        const t = (res as Extract<ConfirmedResponse, { service: 'getVariableAccessAttributes' }>)
+                            .typeSpecification;
+                        if (this.#types.size > 10_000) this.#types.clear();
+                        this.#types.set(key, t);
+                        return t;
+                    })
+                    .finally(() => this.#typeFetches.delete(key));
+                this.#typeFetches.set(key, fetching);
+            }
+            type = await fetching;
         }
         if (!spec.alternateAccess?.length) return type;
         const part = selectType(type, spec);
@@ -617,15 +646,83 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
         const spec = specOf(reference);
         const what = `GetDataValues ${reference}`;
         const type = await this.#typeOf(spec, what);
-        const res = (await this.#call(
-            { service: 'read', variableAccessSpecification: { listOfVariable: [spec] } },
-            what,
-        )) as Extract<ConfirmedResponse, { service: 'read' }>;
-        const r = res.listOfAccessResult[0];
-        if (!r || res.listOfAccessResult.length !== 1)
-            throw new Iec61850ClientError('FAILED', `${what}: ${res.listOfAccessResult.length} results for 1 variable`);
+        const r = await this.#readOne(spec, what);
         if ('failure' in r) throw dataAccessError(r.failure, what);
         return readValue(memberReference(spec), spec, r.success, type);
+    }
+
+    /**
+     * One variable's Read. While every negotiated request slot is busy, reads wait together and go
+     * out as one MMS Read of several variables (up to COALESCE_MAX, a quarter of the PDU size),
+     * each caller getting its own AccessResult; a combined answer over the PDU size is asked
+     * again one by one.
+     */
+    #readOne(spec: VariableSpec, what: string): Promise<AccessResult> {
+        const single = () =>
+            this.#call({ service: 'read', variableAccessSpecification: { listOfVariable: [spec] } }, what).then(
+                (res) => {
+                    const list = (res as Extract<ConfirmedResponse, { service: 'read' }>).listOfAccessResult;
+                    if (list.length !== 1 || !list[0])
+                        throw new Iec61850ClientError('FAILED', `${what}: ${list.length} results for 1 variable`);
+                    return list[0];
+                },
+            );
+        const busy = this.#outstanding + this.#entering >= this.#maxOutstanding;
+        if (this.#state !== 'associated' || (!busy && !this.#batch)) return single();
+        const size = specSize(spec);
+        let batch = this.#batch;
+        if (!batch || batch.items.length >= COALESCE_MAX || batch.bytes + size > this.#maxPduSize / 4) {
+            batch = { items: [], bytes: 0 };
+            this.#batch = batch;
+            this.#runBatch(batch);
+        }
+        batch.bytes += size;
+        return new Promise<AccessResult>((resolve, reject) => {
+            (batch as ReadBatch).items.push({ spec, what, resolve, reject });
+        });
+    }
+
+    #runBatch(batch: ReadBatch): void {
+        const build = (): ConfirmedRequest => {
+            if (this.#batch === batch) this.#batch = undefined;
+            return { service: 'read', variableAccessSpecification: { listOfVariable: batch.items.map((i) => i.spec) } };
+        };
+        const what = () =>
+            batch.items.length === 1 ? (batch.items[0]?.what ?? 'Read') : `Read of ${batch.items.length} variables`;
+        this.#call(build, 'Read')
+            .then((res) => {
+                const list = (res as Extract<ConfirmedResponse, { service: 'read' }>).listOfAccessResult;
+                if (list.length !== batch.items.length)
+                    throw new Iec61850ClientError('FAILED', `${what()}: ${list.length} results`);
+                batch.items.forEach((item, i) => {
+                    item.resolve(list[i] as AccessResult);
+                });
+            })
+            .catch((err: unknown) => {
+                if (err instanceof Iec61850ClientError && err.code === 'PDU_SIZE' && batch.items.length > 1) {
+                    for (const item of batch.items)
+                        this.#call(
+                            { service: 'read', variableAccessSpecification: { listOfVariable: [item.spec] } },
+                            item.what,
+                        )
+                            .then((res) => {
+                                const r = (res as Extract<ConfirmedResponse, { service: 'read' }>)
+                                    .listOfAccessResult[0];
+                                if (r) item.resolve(r);
+                                else item.reject(new Iec61850ClientError('FAILED', `${item.what}: no result`));
+                            })
+                            .catch((e: unknown) => item.reject(toClientError(e, item.what)));
+                    return;
+                }
+                const e = toClientError(err, 'Read');
+                for (const item of batch.items)
+                    item.reject(
+                        new Iec61850ClientError(e.code, `${item.what}: ${e.message}`, {
+                            ...(e.mms ? { mms: e.mms } : {}),
+                            cause: err,
+                        }),
+                    );
+            });
     }
 
     /** GetAllDataValues: every FCD of an LN (all FCs, or one). */
@@ -808,6 +905,80 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
             tree.logicalDevices.push({ name: ld, logicalNodes: lns });
         }
         return tree;
+    }
+}
+
+interface HubListener {
+    state(state: SessionState, info: StateInfo): void;
+    presence(presence: PeerPresence): void;
+    message(message: IncomingMessage): void;
+}
+
+/**
+ * One set of listeners per Session for all the clients on it, dispatching by the server's JID:
+ * a client node polling 1,000 IEDs adds no per-client listener to the Session (no listener
+ * warnings, and a presence or report reaches only its client).
+ */
+class SessionHub {
+    static readonly #hubs = new WeakMap<Session, SessionHub>();
+    readonly #session: Session;
+    readonly #byServer = new Map<string, Set<HubListener>>();
+    readonly #handles: Disposable[] = [];
+
+    static of(session: Session): SessionHub {
+        let hub = SessionHub.#hubs.get(session);
+        if (!hub) {
+            hub = new SessionHub(session);
+            SessionHub.#hubs.set(session, hub);
+        }
+        return hub;
+    }
+
+    private constructor(session: Session) {
+        this.#session = session;
+    }
+
+    add(server: string, listener: HubListener): Disposable {
+        if (this.#byServer.size === 0) this.#attach();
+        const set = this.#byServer.get(server) ?? new Set<HubListener>();
+        set.add(listener);
+        this.#byServer.set(server, set);
+        return {
+            dispose: () => {
+                set.delete(listener);
+                if (set.size === 0) this.#byServer.delete(server);
+                if (this.#byServer.size === 0) this.#detach();
+            },
+        };
+    }
+
+    #attach(): void {
+        const onState = (state: SessionState, info: StateInfo) => {
+            for (const set of [...this.#byServer.values()]) for (const l of [...set]) l.state(state, info);
+        };
+        const onPresence = (p: PeerPresence) => {
+            for (const l of [...(this.#byServer.get(p.jid) ?? [])]) l.presence(p);
+        };
+        this.#session.on('state', onState);
+        this.#session.on('presence', onPresence);
+        this.#handles.push({
+            dispose: () => {
+                this.#session.off('state', onState);
+                this.#session.off('presence', onPresence);
+            },
+        });
+        for (const context of DECODER.contextElements) {
+            this.#handles.push(
+                this.#session.handleMessage(NS_SCSM_8_2, context, (m) => {
+                    for (const l of [...(this.#byServer.get(m.from) ?? [])]) l.message(m);
+                }),
+            );
+        }
+    }
+
+    #detach(): void {
+        for (const h of this.#handles.splice(0)) h.dispose();
+        SessionHub.#hubs.delete(this.#session);
     }
 }
 
