@@ -10,6 +10,7 @@ import {
     NS_XML,
     parseXml,
     serialize,
+    serializedSize,
     XmlElement,
     XmlError,
     type XmlErrorCode,
@@ -678,5 +679,24 @@ describe('parseXml', () => {
                 `unclear message for ${JSON.stringify(bad)}: ${caught.message}`,
             );
         }
+    });
+});
+
+describe('serializedSize', () => {
+    test('equals the UTF-8 length of the serialisation, escapes and non-ASCII included', () => {
+        const trees = [
+            el('a'),
+            el(
+                'iq',
+                { type: 'get', id: 'x"1\'<&>', to: 'hp1@example.com/IEC' },
+                el('ping', { xmlns: 'urn:xmpp:ping' }),
+            ),
+            el('m', {}, 'Tab\there & <there> \r\n', el('b', { v: '\t\n\r' }, 'ünïcödé €𝄞'), 'tail'),
+            el('deep', {}, el('x', {}, el('y', {}, el('z', { q: '' }, '')))),
+        ];
+        for (const t of trees) assert.equal(serializedSize(t), Buffer.byteLength(t.toString()), t.toString());
+        let big = el('root');
+        for (let i = 0; i < 500; i++) big = el('n', { i }, big, `text ${i} & more`);
+        assert.equal(serializedSize(big), Buffer.byteLength(big.toString()));
     });
 });

@@ -234,3 +234,50 @@ export function serialize(root: XmlElement): string {
     }
     return parts.join('');
 }
+
+const TEXT_EXTRA: Readonly<Record<string, number>> = { '&': 4, '<': 3, '>': 3, '\r': 4 };
+const ATTR_EXTRA: Readonly<Record<string, number>> = {
+    '&': 4,
+    '<': 3,
+    '>': 3,
+    '"': 5,
+    "'": 5,
+    '\t': 3,
+    '\n': 4,
+    '\r': 4,
+};
+
+/** UTF-8 octets of `text` once escaped with `extra` (what each special character adds). */
+function escapedBytes(text: string, special: RegExp, extra: Readonly<Record<string, number>>): number {
+    let n = Buffer.byteLength(text);
+    if (special.test(text)) for (const c of text) n += extra[c] ?? 0;
+    return n;
+}
+
+/**
+ * The UTF-8 size of `serialize(root)` without building the text: protocols that enforce a
+ * negotiated PDU size measure with this and serialise only once, when sending. Names and
+ * characters are not checked here (serialize does that).
+ */
+export function serializedSize(root: XmlElement): number {
+    let n = 0;
+    const stack: XmlChild[] = [root];
+    while (stack.length > 0) {
+        const item = stack.pop() as XmlChild;
+        if (typeof item === 'string') {
+            n += escapedBytes(item, /[&<>\r]/, TEXT_EXTRA);
+            continue;
+        }
+        const name = Buffer.byteLength(item.name);
+        n += 1 + name; // <name
+        for (const [k, v] of Object.entries(item.attrs))
+            n += 4 + Buffer.byteLength(k) + escapedBytes(v, /[&<>"'\t\n\r]/, ATTR_EXTRA);
+        if (item.children.length === 0) {
+            n += 2; // />
+            continue;
+        }
+        n += 1 + 3 + name; // > and </name>
+        for (let i = item.children.length - 1; i >= 0; i--) stack.push(item.children[i] as XmlChild);
+    }
+    return n;
+}

@@ -4,7 +4,16 @@
  * XML 1.0 cannot carry, and a parser over fast-xml-parser with size, depth and attribute
  * limits and no entity expansion.
  */
-export { el, NS_XML, serialize, type XmlAttrInput, type XmlChild, type XmlChildInput, XmlElement } from './element';
+export {
+    el,
+    NS_XML,
+    serialize,
+    serializedSize,
+    type XmlAttrInput,
+    type XmlChild,
+    type XmlChildInput,
+    XmlElement,
+} from './element';
 export { XmlError, type XmlErrorCode } from './errors';
 export { escapeAttr, escapeText, findInvalidChar } from './escape';
 export { DEFAULT_XML_LIMITS, parseXml, type XmlLimits, type XmlParseOptions } from './parse';

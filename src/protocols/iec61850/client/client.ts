@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { XmlElement } from '../../xml';
+import { serializedSize, type XmlElement } from '../../xml';
 import {
     Backoff,
     type Disposable,
@@ -492,7 +492,7 @@ export class Iec61850Client extends EventEmitter<ClientEvents> {
         const invokeID = this.#invokeId;
         const pdu: MmsPdu = { pdu: 'confirmed-RequestPDU', invokeID, request };
         const payload = encodePayload({ assoId, pdu });
-        const size = Buffer.byteLength(payload.toString());
+        const size = serializedSize(payload);
         if (size > this.#maxPduSize)
             throw new Iec61850ClientError(
                 'PDU_SIZE',

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { el, type XmlElement } from '../../xml';
+import { el, serializedSize, type XmlElement } from '../../xml';
 import {
     type Disposable,
     type IqRequest,
@@ -545,14 +545,14 @@ export class Iec61850Server extends EventEmitter<ServerEvents> {
         a.requests++;
         a.lastUsed = Date.now();
         try {
-            const size = Buffer.byteLength(request.payload.toString());
+            const size = serializedSize(request.payload);
             let outcome: ServiceOutcome =
                 size > a.maxPduSize
                     ? serviceError('service', 'pdu-size', `request of ${size} octets; negotiated ${a.maxPduSize}`)
                     : await this.#serve(a, pdu.request);
             let answer = this.#answer(outcomePdu(pdu.invokeID, outcome), a.assoId);
             if (!('error' in outcome)) {
-                const out = Buffer.byteLength(answer.toString());
+                const out = serializedSize(answer);
                 if (out > a.maxPduSize) {
                     outcome = serviceError(
                         'service',
