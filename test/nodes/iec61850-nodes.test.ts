@@ -496,6 +496,20 @@ describe('errors', () => {
             ['client', { operation: 'read' }, 'BAD_INPUT', /needs a reference/],
             ['client', { topic: 'HP1LD/NOPE1.Watt[MX]' }, 'NOT_FOUND', /./],
             ['client', { operation: 'datasetSet', topic: 'HP1LD/LLN0.DS_HP', payload: 3 }, 'BAD_INPUT', /array/],
+            [
+                'client',
+                { operation: 'write', topic: 'HP1LD/MMXN1.Watt.mag.f[MX]', payload: 1 },
+                'ACCESS_DENIED',
+                /object-access-denied/,
+            ],
+            ['client', { operation: 'write', topic: MAXVAL, payload: 'hot' }, 'TYPE_CONFLICT', /needs a number/],
+            ['client', { operation: 'write', topic: MAXVAL, payload: 1e300 }, 'VALUE_INVALID', /FLOAT32/],
+            [
+                'client',
+                { operation: 'datasetCreate', topic: '@big', payload: Array.from({ length: 2000 }, () => WATT) },
+                'PDU_SIZE',
+                /octets/,
+            ],
             ['badScl', { topic: 'x', payload: 1 }, 'CONFIG', /not a usable SCL model/],
             ['noFile', { topic: 'x', payload: 1 }, 'CONFIG', /Cannot read the SCL file \/nonexistent/],
             ['badPattern', { topic: 'x', payload: 1 }, 'CONFIG', /Write: "user@@example.com"/],
@@ -536,6 +550,41 @@ describe('errors', () => {
         assert.ok(
             warned.some((w) => /stranger@localhost\/nr.*resource to IEC/.test(w)),
             `no warning about the resource: ${JSON.stringify(warned)}`,
+        );
+    });
+});
+
+describe('paging and restart', () => {
+    test('an LD directory larger than one PDU comes whole; after a Prosody restart the nodes re-associate', {
+        timeout: 90_000,
+    }, async () => {
+        const loaded = await load([iedServer(), iedClient()]);
+        const { caught } = loaded;
+        const results = loaded.out('results');
+        const events = loaded.out('events');
+        await associated(loaded);
+        // About 70 KB of names in HP1LD: more than the 64 KB PDU, so it takes several GetNameList pages.
+        const lns = await ask('client', { operation: 'directory', topic: 'HP1LD' }, results, caught);
+        assert.equal((lns.payload as string[]).length, 28, JSON.stringify(lns.payload));
+        assert.ok((lns.payload as string[]).includes('FSCC3'));
+
+        const seen = loaded.status.get('client') ?? [];
+        const mark = seen.length;
+        await server.stop();
+        await server.start();
+        await waitFor(
+            () =>
+                seen.slice(mark).some((s) => s.text !== 'iec61850-client.status.associated') &&
+                seen.at(-1)?.text === 'iec61850-client.status.associated',
+            45_000,
+            () => `re-associated (${JSON.stringify(seen.slice(mark))})`,
+        );
+        node('server').receive({ topic: 'HP1LD/MMXN1.Watt', payload: 777 });
+        const watt = await ask('client', { topic: WATT }, results, caught);
+        assert.equal(watt.payload, 777);
+        assert.ok(
+            events.some((e) => e.payload === 'abort'),
+            `the server reported the lost association: ${JSON.stringify(events.map((e) => e.payload))}`,
         );
     });
 });
