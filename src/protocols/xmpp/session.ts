@@ -41,6 +41,8 @@ const ACK_REQUEST_DELAY_MS = 250;
  */
 const LAZY_ACK_REQUEST_DELAY_MS = 5000;
 const ACK_REQUEST_EVERY = 128;
+/** How long an answer to the server's XEP-0198 <r/> may wait, so that answers of a burst are one. */
+const ACK_ANSWER_DELAY_MS = 100;
 
 /** Stanzas the session sends itself (answers, presence, roster requests): nobody waits on them. */
 const INTERNAL = new WeakSet<OutItem>();
@@ -104,6 +106,8 @@ export class Session extends EventEmitter<SessionEvents> {
     #ackTimer: NodeJS.Timeout | undefined;
     /** The pending ack request is the late one (only unawaited stanzas since the last). */
     #ackTimerLazy = false;
+    /** Our answer to the server's <r/>, due shortly. */
+    #ackAnswerTimer: NodeJS.Timeout | undefined;
     #sentSinceAckRequest = 0;
     #pingTimer: NodeJS.Timeout | undefined;
     #lastRx = 0;
@@ -675,7 +679,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
     #onSmElement(e: XmlElement): void {
         if (e.local === 'r') {
-            this.#stream?.sendElement(ackElement(this.#sm.inbound)).catch(() => {});
+            // Answered a moment later with the count at that time: under load the server then asks
+            // once per ACK_ANSWER_DELAY_MS instead of after nearly every stanza it delivers.
+            if (this.#ackAnswerTimer) return;
+            const stream = this.#stream;
+            this.#ackAnswerTimer = setTimeout(() => {
+                this.#ackAnswerTimer = undefined;
+                if (stream === this.#stream) stream?.sendElement(ackElement(this.#sm.inbound)).catch(() => {});
+            }, ACK_ANSWER_DELAY_MS);
         } else if (e.local === 'a') {
             const h = readH(e);
             if (h === undefined) return;
@@ -762,6 +773,8 @@ export class Session extends EventEmitter<SessionEvents> {
         clearInterval(this.#pingTimer);
         clearTimeout(this.#ackTimer);
         this.#ackTimer = undefined;
+        clearTimeout(this.#ackAnswerTimer);
+        this.#ackAnswerTimer = undefined;
         this.#pinging = false;
     }
 }
