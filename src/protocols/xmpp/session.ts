@@ -43,6 +43,8 @@ const LAZY_ACK_REQUEST_DELAY_MS = 5000;
 const ACK_REQUEST_EVERY = 128;
 /** How long an answer to the server's XEP-0198 <r/> may wait, so that answers of a burst are one. */
 const ACK_ANSWER_DELAY_MS = 100;
+/** Stanzas handled since our last <a/> after which the server's <r/> is answered at once. */
+const ACK_ANSWER_EVERY = 64;
 
 /** Stanzas the session sends itself (answers, presence, roster requests): nobody waits on them. */
 const INTERNAL = new WeakSet<OutItem>();
@@ -108,6 +110,8 @@ export class Session extends EventEmitter<SessionEvents> {
     #ackTimerLazy = false;
     /** Our answer to the server's <r/>, due shortly. */
     #ackAnswerTimer: NodeJS.Timeout | undefined;
+    /** The count of handled stanzas our last <a/> carried. */
+    #ackedInbound = 0;
     #sentSinceAckRequest = 0;
     #pingTimer: NodeJS.Timeout | undefined;
     #lastRx = 0;
@@ -680,12 +684,18 @@ export class Session extends EventEmitter<SessionEvents> {
     #onSmElement(e: XmlElement): void {
         if (e.local === 'r') {
             // Answered a moment later with the count at that time: under load the server then asks
-            // once per ACK_ANSWER_DELAY_MS instead of after nearly every stanza it delivers.
+            // once per ACK_ANSWER_DELAY_MS instead of after nearly every stanza it delivers. At once
+            // when ACK_ANSWER_EVERY stanzas wait for it, so the server's resend queue stays short
+            // (Prosody keeps 500; beyond that a session cannot be resumed).
+            if (this.#sm.inbound - this.#ackedInbound >= ACK_ANSWER_EVERY) {
+                this.#answerAck();
+                return;
+            }
             if (this.#ackAnswerTimer) return;
             const stream = this.#stream;
             this.#ackAnswerTimer = setTimeout(() => {
                 this.#ackAnswerTimer = undefined;
-                if (stream === this.#stream) stream?.sendElement(ackElement(this.#sm.inbound)).catch(() => {});
+                if (stream === this.#stream) this.#answerAck();
             }, ACK_ANSWER_DELAY_MS);
         } else if (e.local === 'a') {
             const h = readH(e);
@@ -699,6 +709,14 @@ export class Session extends EventEmitter<SessionEvents> {
                 );
             }
         }
+    }
+
+    /** Sends <a h=…/> with the stanzas handled so far. */
+    #answerAck(): void {
+        clearTimeout(this.#ackAnswerTimer);
+        this.#ackAnswerTimer = undefined;
+        this.#ackedInbound = this.#sm.inbound;
+        this.#stream?.sendElement(ackElement(this.#sm.inbound)).catch(() => {});
     }
 
     async #fetchRoster(): Promise<void> {
