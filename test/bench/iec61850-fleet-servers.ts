@@ -56,6 +56,8 @@ export type FromServers =
     | { event: 'error'; error: string };
 
 const gc = (globalThis as { gc?: () => void }).gc;
+/** Quiet time before a memory reading. */
+const SETTLE_MS = Number(process.env.DERLINK_FLEET_SETTLE_MS ?? 8000);
 
 function memory(): Memory {
     // Twice: a full GC can leave work (weak callbacks, finalisers) that the second one completes.
@@ -182,6 +184,10 @@ async function handle(message: ToServers): Promise<void> {
             return;
         }
         case 'memory': {
+            // Measured at rest: after the last answers were acknowledged (the session asks 5 s after
+            // a burst) and V8 had time to give back what the burst made it take; the same for the
+            // bare sessions and the engines.
+            await new Promise((r) => setTimeout(r, SETTLE_MS));
             send({ event: 'memory', memory: memory(), associations, warnings: [...warnings] });
             return;
         }
