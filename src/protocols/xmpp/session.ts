@@ -631,6 +631,8 @@ export class Session extends EventEmitter<SessionEvents> {
         }
         if (!STANZA_NAMES.has(e.local) || e.ns !== NS.CLIENT) return;
         this.#sm.received();
+        // A request of the server's is waiting for our answer and the burst goes on: answer now.
+        if (this.#ackAnswerTimer && this.#sm.inbound - this.#ackedInbound >= ACK_ANSWER_EVERY) this.#answerAck();
         try {
             if (e.local === 'iq') {
                 const type = e.attr('type');
