@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * The simulated heat-pump fleet of iec61850-fleet.bench.ts, in a process of its own so that its
  * memory is measured without the polling client's: N XMPP sessions (one account each, resource
@@ -38,6 +39,18 @@ export interface Memory {
     heapTotal: number;
     external: number;
     arrayBuffers: number;
+    /** From /proc/self/smaps_rollup (bytes): freed pages the kernel has not taken back yet, and transparent huge pages. */
+    lazyFree?: number;
+    anonHugePages?: number;
+}
+
+function smaps(field: string): number | undefined {
+    try {
+        const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/smaps_rollup', 'utf8'));
+        return m ? Number(m[1]) * 1024 : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 export type ToServers =
@@ -70,6 +83,8 @@ function memory(): Memory {
         heapTotal: m.heapTotal,
         external: m.external,
         arrayBuffers: m.arrayBuffers,
+        lazyFree: smaps('LazyFree'),
+        anonHugePages: smaps('AnonHugePages'),
     };
 }
 

@@ -64,6 +64,16 @@ const TLS_KNOB = process.env.DERLINK_FLEET_TLS ?? 'none';
 const TLS: 'none' | 'starttls' = TLS_KNOB === 'none' ? 'none' : 'starttls';
 const TLS_LABEL = TLS_KNOB === 'none' ? 'tcp' : TLS_KNOB === 'ca' ? 'starttls (CA)' : 'starttls (pinned)';
 const MODEL: 'shared' | 'each' = process.env.DERLINK_FLEET_MODEL === 'each' ? 'each' : 'shared';
+/**
+ * V8 options of the IED host process. A process hosting many IEDs answers in bursts; with Node's
+ * default young generation (up to 16 MB semi-spaces) it keeps about 110 KB more per IED after them
+ * (measured: 189 KB per IED session against 79 KB bare, at rest); `--max-semi-space-size=1` is the
+ * setting the README recommends for such hosts (69 KB against 35 KB, same cycle time).
+ * DERLINK_FLEET_V8=defaults measures Node's defaults instead.
+ */
+const V8_DEFAULTS = process.env.DERLINK_FLEET_V8 === 'defaults';
+const IED_V8_FLAGS = V8_DEFAULTS ? [] : ['--max-semi-space-size=1'];
+const V8_LABEL = V8_DEFAULTS ? 'Node defaults' : '--max-semi-space-size=1';
 const REFERENCE = 'HP1LD/MMXN1.Watt[MX]';
 const TEXT = 'DERlink IQ echo benchmark payload: 0123456789 abcdefghijklmnopqr';
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -148,7 +158,7 @@ class Servers {
     constructor() {
         this.#child = fork(path.join(__dirname, 'iec61850-fleet-servers.ts'), [], {
             execPath: process.execPath,
-            execArgv: ['--import', 'tsx', '--expose-gc'],
+            execArgv: ['--import', 'tsx', '--expose-gc', ...IED_V8_FLAGS],
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         });
         this.#child.on('message', (m: FromServers) => {
@@ -421,11 +431,11 @@ export default async function iec61850Fleet(): Promise<BenchRow[]> {
         }
         if (after.warnings.length > 0) console.error(`  IED warnings: ${after.warnings.join('; ')}`);
         if (warnings.length > 0) console.error(`  client warnings: ${warnings.join('; ')}`);
-        const perServer = (m: Memory, k: keyof Memory) => (m[k] - bare.memoryBefore[k]) / FLEET;
+        const perServer = (m: Memory, k: keyof Memory) => ((m[k] ?? 0) - (bare.memoryBefore[k] ?? 0)) / FLEET;
         const bareRss = perServer(bareAfter, 'rss');
         const bareHeap = perServer(bareAfter, 'heapUsed');
         console.error(
-            `  after the cycles, per IED session: RSS ${kb(perServer(after.memory, 'rss'))} KB, heap ${kb(perServer(after.memory, 'heapUsed'))} KB (V8 heap reserved ${kb(perServer(after.memory, 'heapTotal'))} KB, bare ${kb(perServer(bareAfter, 'heapTotal'))} KB), external ${kb(perServer(after.memory, 'external'))} KB; client side per polled IED: RSS ${kb((memClient2.rss - memClient0.rss) / FLEET)} KB, heap ${kb((memClient2.heapUsed - memClient0.heapUsed) / FLEET)} KB; Prosody RSS per connection ${kb((prosodyRss1 - prosodyRss0) / (FLEET + 1))} KB`,
+            `  after the cycles, per IED session: RSS ${kb(perServer(after.memory, 'rss'))} KB, heap ${kb(perServer(after.memory, 'heapUsed'))} KB (V8 heap reserved ${kb(perServer(after.memory, 'heapTotal'))} KB, bare ${kb(perServer(bareAfter, 'heapTotal'))} KB), external ${kb(perServer(after.memory, 'external'))} KB, lazily freed ${kb(perServer(after.memory, 'lazyFree'))} KB (bare ${kb(perServer(bareAfter, 'lazyFree'))} KB), in transparent huge pages ${kb(perServer(after.memory, 'anonHugePages'))} KB (bare ${kb(perServer(bareAfter, 'anonHugePages'))} KB); client side per polled IED: RSS ${kb((memClient2.rss - memClient0.rss) / FLEET)} KB, heap ${kb((memClient2.heapUsed - memClient0.heapUsed) / FLEET)} KB; Prosody RSS per connection ${kb((prosodyRss1 - prosodyRss0) / (FLEET + 1))} KB`,
         );
 
         // ---- rows
@@ -475,7 +485,7 @@ export default async function iec61850Fleet(): Promise<BenchRow[]> {
                 baseline: { name: echoName, value: cpuPerRead(echo, 'servers') },
             }),
             row({
-                name: `iec61850-fleet IED session with Iec61850Server, ${label}, model ${MODEL}`,
+                name: `iec61850-fleet IED session with Iec61850Server, ${label}, model ${MODEL}, ${V8_LABEL}`,
                 metric: 'resident memory per IED session',
                 value: perServer(after.memory, 'rss') / KB,
                 unit: 'KB',
@@ -483,14 +493,14 @@ export default async function iec61850Fleet(): Promise<BenchRow[]> {
                 target: '< 100 KB',
             }),
             row({
-                name: `iec61850-fleet IED session with Iec61850Server, ${label}, model ${MODEL}`,
+                name: `iec61850-fleet IED session with Iec61850Server, ${label}, model ${MODEL}, ${V8_LABEL}`,
                 metric: "the engine's own resident memory per IED",
                 value: (perServer(after.memory, 'rss') - bareRss) / KB,
                 unit: 'KB',
                 baseline: { name: 'bare Session (no engine)', value: bareRss / KB },
             }),
             row({
-                name: `iec61850-fleet IED session with Iec61850Server, ${label}, model ${MODEL}`,
+                name: `iec61850-fleet IED session with Iec61850Server, ${label}, model ${MODEL}, ${V8_LABEL}`,
                 metric: 'JS heap per IED session',
                 value: perServer(after.memory, 'heapUsed') / KB,
                 unit: 'KB',
