@@ -1,0 +1,19 @@
+/**
+ * The LwM2M protocol core (OMA LightweightM2M 1.1 over CoAP): content-format codecs first. Nothing
+ * here knows Node-RED.
+ */
+export { Lwm2mError, type Lwm2mErrorCode, type Lwm2mReason } from './errors';
+export {
+    decodeTlv,
+    decodeValue,
+    encodeTlv,
+    encodeValue,
+    MAX_TLV_LENGTH,
+    type ObjectLink,
+    type ResourceType,
+    type ResourceValue,
+    TLV_KINDS,
+    type Tlv,
+    type TlvKind,
+    type TlvLimits,
+} from './tlv';
