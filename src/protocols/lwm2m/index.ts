@@ -3,6 +3,8 @@
  * here knows Node-RED.
  */
 export { Lwm2mError, type Lwm2mErrorCode, type Lwm2mReason } from './errors';
+export { formatPath, type Lwm2mPath, parsePath } from './path';
+export { decodeSenmlJson, encodeSenmlJson, type SenmlLimits, type SenmlRecord, type SenmlValue } from './senml-json';
 export {
     decodeTlv,
     decodeValue,
