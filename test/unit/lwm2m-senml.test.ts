@@ -1,18 +1,8 @@
 /** LwM2M SenML JSON (110) and paths: the design note's example, every value kind, refusals of bad packs. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-    decodeSenmlJson,
-    encodeSenmlJson,
-    formatPath,
-    Lwm2mError,
-    parsePath,
-    type SenmlRecord,
-} from '../../src/protocols/lwm2m';
-
-function refused(fn: () => unknown, reason: string, message: RegExp): void {
-    assert.throws(fn, (e: unknown) => e instanceof Lwm2mError && e.reason === reason && message.test(e.message));
-}
+import { decodeSenmlJson, encodeSenmlJson, formatPath, parsePath, type SenmlRecord } from '../../src/protocols/lwm2m';
+import { refused } from '../support/lwm2m';
 
 describe('paths', () => {
     test('parse and format', () => {

@@ -6,11 +6,11 @@ import {
     decodeValue,
     encodeTlv,
     encodeValue,
-    Lwm2mError,
     type ResourceType,
     type ResourceValue,
     type Tlv,
 } from '../../src/protocols/lwm2m';
+import { refused } from '../support/lwm2m';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) =>
@@ -22,10 +22,6 @@ const res = (id: number, type: ResourceType, v: ResourceValue): Tlv => ({
     id,
     value: encodeValue(type, v),
 });
-
-function refused(fn: () => unknown, reason: string, message: RegExp): void {
-    assert.throws(fn, (e: unknown) => e instanceof Lwm2mError && e.reason === reason && message.test(e.message));
-}
 
 describe('TLV vectors (design note B.1.6)', () => {
     const vectors: Array<[string, Tlv[], string]> = [

@@ -3,7 +3,9 @@
  * here knows Node-RED.
  */
 export { Lwm2mError, type Lwm2mErrorCode, type Lwm2mReason } from './errors';
+export { type CoreLink, decodeLinkFormat, encodeLinkFormat, type LinkFormatLimits } from './link-format';
 export { formatPath, type Lwm2mPath, parsePath } from './path';
+export { decodePlain, encodePlain } from './plain';
 export { decodeSenmlJson, encodeSenmlJson, type SenmlLimits, type SenmlRecord, type SenmlValue } from './senml-json';
 export {
     decodeTlv,
