@@ -50,6 +50,19 @@ export function decodeSenmlJson(text: string | Uint8Array, limits: SenmlLimits =
         throw new Lwm2mError('malformed', `SenML JSON does not parse: ${(err as Error).message}`);
     }
     if (!Array.isArray(pack)) throw new Lwm2mError('malformed', 'a SenML pack is a JSON array of records');
+    return senmlRecords(pack, limits, 'base64url');
+}
+
+/**
+ * Resolves the records of a SenML pack (JSON objects, or CBOR maps turned into objects with the
+ * same keys): names, times and one value each. Opaque values are base64url text in JSON and byte
+ * strings in CBOR.
+ */
+export function senmlRecords(
+    pack: readonly unknown[],
+    limits: SenmlLimits,
+    opaque: 'base64url' | 'bytes',
+): SenmlRecord[] {
     const maxRecords = limits.maxRecords ?? 10_000;
     if (pack.length > maxRecords)
         throw new Lwm2mError('limit', `SenML pack of ${pack.length} records exceeds ${maxRecords}`);
@@ -94,9 +107,15 @@ export function decodeSenmlJson(text: string | Uint8Array, limits: SenmlLimits =
             if (typeof r.vb !== 'boolean') throw new Lwm2mError('bad-value', `${where}: vb must be true or false`);
             record.value = { kind: 'boolean', value: r.vb };
         } else if (key === 'vd') {
-            if (typeof r.vd !== 'string' || !BASE64URL.test(r.vd))
-                throw new Lwm2mError('bad-value', `${where}: vd must be base64url`);
-            record.value = { kind: 'opaque', value: Uint8Array.from(Buffer.from(r.vd, 'base64url')) };
+            if (opaque === 'bytes') {
+                if (!(r.vd instanceof Uint8Array))
+                    throw new Lwm2mError('bad-value', `${where}: vd must be a byte string`);
+                record.value = { kind: 'opaque', value: r.vd };
+            } else {
+                if (typeof r.vd !== 'string' || !BASE64URL.test(r.vd))
+                    throw new Lwm2mError('bad-value', `${where}: vd must be base64url`);
+                record.value = { kind: 'opaque', value: Uint8Array.from(Buffer.from(r.vd, 'base64url')) };
+            }
         } else if (key === 'vlo') {
             const m = typeof r.vlo === 'string' ? /^(\d{1,5}):(\d{1,5})$/.exec(r.vlo) : null;
             const link = m ? { objectId: Number(m[1]), instanceId: Number(m[2]) } : undefined;
@@ -119,7 +138,15 @@ export function decodeSenmlJson(text: string | Uint8Array, limits: SenmlLimits =
 
 /** Encodes records as a SenML JSON pack: the first record carries `bn` = the common base path. */
 export function encodeSenmlJson(records: readonly SenmlRecord[]): string {
-    if (records.length === 0) return '[]';
+    return JSON.stringify(senmlObjects(records, 'base64url'));
+}
+
+/** The SenML records as objects with RFC 8428 keys (opaque as base64url text or as bytes). */
+export function senmlObjects(
+    records: readonly SenmlRecord[],
+    opaque: 'base64url' | 'bytes',
+): Array<Record<string, unknown>> {
+    if (records.length === 0) return [];
     const paths = records.map((r) => formatPath(r.path));
     const base = commonBase(paths);
     const out = records.map((r, i) => {
@@ -132,11 +159,11 @@ export function encodeSenmlJson(records: readonly SenmlRecord[]): string {
         if (v?.kind === 'number') o.v = v.value;
         else if (v?.kind === 'string') o.vs = v.value;
         else if (v?.kind === 'boolean') o.vb = v.value;
-        else if (v?.kind === 'opaque') o.vd = Buffer.from(v.value).toString('base64url');
+        else if (v?.kind === 'opaque') o.vd = opaque === 'bytes' ? v.value : Buffer.from(v.value).toString('base64url');
         else if (v?.kind === 'objlnk') o.vlo = `${v.value.objectId}:${v.value.instanceId}`;
         return o;
     });
-    return JSON.stringify(out);
+    return out;
 }
 
 /** The longest `/`-ended prefix all paths share (`/3316/0/`). */
