@@ -1,7 +1,14 @@
-/** LwM2M SenML JSON (110) and paths: the design note's example, every value kind, refusals of bad packs. */
+/** LwM2M SenML JSON (110) and paths, LwM2M JSON (11543): the design note's example, every value kind, refusals of bad packs. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeSenmlJson, encodeSenmlJson, formatPath, parsePath, type SenmlRecord } from '../../src/protocols/lwm2m';
+import {
+    decodeLwm2mJson,
+    decodeSenmlJson,
+    encodeSenmlJson,
+    formatPath,
+    parsePath,
+    type SenmlRecord,
+} from '../../src/protocols/lwm2m';
 import { refused } from '../support/lwm2m';
 
 describe('paths', () => {
@@ -94,5 +101,33 @@ describe('SenML JSON', () => {
             /characters exceeds/,
         );
         assert.deepEqual(decodeSenmlJson('[]'), []);
+    });
+});
+
+describe('LwM2M JSON (11543, decoding)', () => {
+    test('a Read of /3/0 in the 1.0 format', () => {
+        const r = decodeLwm2mJson(
+            '{"bn":"/3/0/","e":[{"n":"0","sv":"Open Mobile Alliance"},{"n":"6/0","v":1},{"n":"6/1","v":5},{"n":"9","v":100},{"n":"22","bv":true},{"n":"27","ov":"3316:0"}]}',
+        );
+        assert.deepEqual(
+            r.map((x) => [formatPath(x.path), x.value?.kind, x.value?.value]),
+            [
+                ['/3/0/0', 'string', 'Open Mobile Alliance'],
+                ['/3/0/6/0', 'number', 1],
+                ['/3/0/6/1', 'number', 5],
+                ['/3/0/9', 'number', 100],
+                ['/3/0/22', 'boolean', true],
+                ['/3/0/27', 'objlnk', { objectId: 3316, instanceId: 0 }],
+            ],
+        );
+    });
+
+    test('bad documents are refused', () => {
+        refused(() => decodeLwm2mJson('[1]'), 'malformed', /object with bn and e/);
+        refused(() => decodeLwm2mJson('{"bn":"/3/0/"}'), 'malformed', /'e' array/);
+        refused(() => decodeLwm2mJson('{"bn":3,"e":[]}'), 'malformed', /bn must be text/);
+        refused(() => decodeLwm2mJson('{"e":[{"n":"/3/0/1","xv":1}]}'), 'malformed', /unknown key 'xv'/);
+        refused(() => decodeLwm2mJson('{"e":[{"n":"/3/0/1","v":"1"}]}'), 'bad-value', /v must be a number/);
+        refused(() => decodeLwm2mJson('{"e":'), 'malformed', /does not parse/);
     });
 });

@@ -5,6 +5,7 @@
 export { type CborLimits, type CborValue, decodeCbor, encodeCbor } from './cbor';
 export { Lwm2mError, type Lwm2mErrorCode, type Lwm2mReason } from './errors';
 export { type CoreLink, decodeLinkFormat, encodeLinkFormat, type LinkFormatLimits } from './link-format';
+export { decodeLwm2mJson } from './lwm2m-json';
 export { formatPath, type Lwm2mPath, parsePath } from './path';
 export { decodePlain, encodePlain } from './plain';
 export { decodeSenmlCbor, encodeSenmlCbor, SENML_CBOR_LABELS } from './senml-cbor';
