@@ -1,5 +1,5 @@
 import { Lwm2mError } from './errors';
-import { type SenmlLimits, type SenmlRecord, senmlRecords } from './senml-json';
+import { parseJsonPayload, type SenmlLimits, type SenmlRecord, senmlRecords } from './senml-json';
 
 /**
  * The LwM2M 1.0 JSON format (content format 11543, OMA-TS-LightweightM2M-V1_0 §6.4.4; design
@@ -8,16 +8,7 @@ import { type SenmlLimits, type SenmlRecord, senmlRecords } from './senml-json';
  * resource definition says which. Records come out as SenML records.
  */
 export function decodeLwm2mJson(text: string | Uint8Array, limits: SenmlLimits = {}): SenmlRecord[] {
-    const maxBytes = limits.maxBytes ?? 1024 * 1024;
-    const source = typeof text === 'string' ? text : new TextDecoder().decode(text);
-    if (source.length > maxBytes)
-        throw new Lwm2mError('limit', `LwM2M JSON of ${source.length} characters exceeds ${maxBytes}`);
-    let doc: unknown;
-    try {
-        doc = JSON.parse(source);
-    } catch (err) {
-        throw new Lwm2mError('malformed', `LwM2M JSON does not parse: ${(err as Error).message}`);
-    }
+    const doc = parseJsonPayload(text, limits.maxBytes ?? 1024 * 1024, 'LwM2M JSON');
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
         throw new Lwm2mError('malformed', 'LwM2M JSON is an object with bn and e');
     const o = doc as Record<string, unknown>;

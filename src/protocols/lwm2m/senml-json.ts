@@ -37,18 +37,21 @@ export interface SenmlLimits {
 
 const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
 
-/** Decodes a SenML JSON pack into records with resolved paths and times. */
-export function decodeSenmlJson(text: string | Uint8Array, limits: SenmlLimits = {}): SenmlRecord[] {
-    const maxBytes = limits.maxBytes ?? 1024 * 1024;
+/** Parses a JSON payload (`what` names it in errors) within `maxBytes` characters. */
+export function parseJsonPayload(text: string | Uint8Array, maxBytes: number, what: string): unknown {
     const source = typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: false }).decode(text);
     if (source.length > maxBytes)
-        throw new Lwm2mError('limit', `SenML pack of ${source.length} characters exceeds ${maxBytes}`);
-    let pack: unknown;
+        throw new Lwm2mError('limit', `${what} of ${source.length} characters exceeds ${maxBytes}`);
     try {
-        pack = JSON.parse(source);
+        return JSON.parse(source);
     } catch (err) {
-        throw new Lwm2mError('malformed', `SenML JSON does not parse: ${(err as Error).message}`);
+        throw new Lwm2mError('malformed', `${what} does not parse: ${(err as Error).message}`);
     }
+}
+
+/** Decodes a SenML JSON pack into records with resolved paths and times. */
+export function decodeSenmlJson(text: string | Uint8Array, limits: SenmlLimits = {}): SenmlRecord[] {
+    const pack = parseJsonPayload(text, limits.maxBytes ?? 1024 * 1024, 'SenML JSON');
     if (!Array.isArray(pack)) throw new Lwm2mError('malformed', 'a SenML pack is a JSON array of records');
     return senmlRecords(pack, limits, 'base64url');
 }
