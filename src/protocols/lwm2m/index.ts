@@ -3,9 +3,11 @@
  * here knows Node-RED.
  */
 export { type CborLimits, type CborValue, decodeCbor, encodeCbor } from './cbor';
+export { DDF_TYPES, type ObjectDefinition, type Operations, parseDdf, type ResourceDefinition } from './ddf';
 export { Lwm2mError, type Lwm2mErrorCode, type Lwm2mReason } from './errors';
 export { type CoreLink, decodeLinkFormat, encodeLinkFormat, type LinkFormatLimits } from './link-format';
 export { decodeLwm2mJson } from './lwm2m-json';
+export { OBJECTS } from './objects';
 export { formatPath, type Lwm2mPath, parsePath } from './path';
 export { decodePlain, encodePlain } from './plain';
 export { decodeSenmlCbor, encodeSenmlCbor, SENML_CBOR_LABELS } from './senml-cbor';
