@@ -4,14 +4,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { OBJECTS, parseDdf } from '../../src/protocols/lwm2m';
-import { refused } from '../support/lwm2m';
+import { refused, registryDir } from '../support/lwm2m';
 
-const REGISTRY = path.join(__dirname, '../../../shared/lwm2m-registry');
+const REGISTRY = registryDir();
 
 describe('built-in objects', () => {
-    const files = readdirSync(REGISTRY).filter((f) => /^\d+\.xml$/.test(f));
+    const files = REGISTRY ? readdirSync(REGISTRY).filter((f) => /^\d+\.xml$/.test(f)) : [];
 
-    test('one built-in definition per registry file, equal to what the registry says', () => {
+    test('one built-in definition per registry file, equal to what the registry says', {
+        skip: REGISTRY ? false : 'the OMA registry copy (../shared/lwm2m-registry) is not next to this checkout',
+    }, () => {
+        assert.ok(REGISTRY);
         assert.deepEqual(
             [...OBJECTS.keys()].sort((a, b) => a - b),
             files.map((f) => Number.parseInt(f, 10)).sort((a, b) => a - b),
