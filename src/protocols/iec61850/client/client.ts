@@ -30,6 +30,7 @@ import {
     variableSpecOf,
 } from '../model/reference';
 import type { Quality } from '../model/types';
+import { MAIN_ATTRIBUTES } from '../model/values';
 import type {
     BrowseTree,
     ClientErrorCode,
@@ -53,9 +54,6 @@ import type {
 
 /** The 8-2 resource of an IED's JID (§2.1: `myIED@DSO.org/IEC`). */
 export const IED_RESOURCE = 'IEC';
-
-/** Attributes that carry a DO's value (7-3 CDC families): the ReadValue `value` of an FCD. */
-const MAIN_ATTRIBUTES = ['stVal', 'mag', 'mxVal', 'actVal', 'setVal', 'setMag', 'instMag', 'cVal', 'general'];
 
 const ALL_SERVICES = serviceSupport([
     'getNameList',

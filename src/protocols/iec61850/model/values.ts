@@ -328,3 +328,20 @@ export function fcdToData(node: DataObject, fc: Fc, path = node.name): Data {
     });
     return node.count === undefined ? one() : { kind: 'array', elements: Array.from({ length: node.count }, one) };
 }
+
+/**
+ * The attribute that carries a DO's value, per CDC family (7-3): status (stVal), measured
+ * (mag, instMag), controllable analogue (mxVal), counters (actVal), settings (setVal, setMag),
+ * vectors (cVal), protection activation (general). First present wins.
+ */
+export const MAIN_ATTRIBUTES: readonly string[] = Object.freeze([
+    'stVal',
+    'mag',
+    'mxVal',
+    'actVal',
+    'setVal',
+    'setMag',
+    'instMag',
+    'cVal',
+    'general',
+]);

@@ -23,7 +23,7 @@ import { Iec61850Error } from '../model/errors';
 import { FCS, type Fc } from '../model/fc';
 import { parseReference } from '../model/reference';
 import type { DataAttribute, DataObject, Value } from '../model/types';
-import { dataToValue, typeSpecOf } from '../model/values';
+import { dataToValue, MAIN_ATTRIBUTES, typeSpecOf } from '../model/values';
 import { configuredDataSets, type DataSetEntry, dataSetReference, memberReference, nameKey } from './datasets';
 import { indexModel, type ModelIndex, ShapeError, type Target, targetLeaves, ValueStore } from './namespace';
 import type {
@@ -69,23 +69,6 @@ function writableBySetDataValues(fc: Fc): boolean {
     const info = FCS[fc];
     return info.write && info.kind === 'data' && fc !== 'CO' && fc !== 'SE';
 }
-
-/**
- * The attribute that carries a DO's value, per CDC family (7-3): status (stVal), measured
- * (mag, instMag), controllable analogue (mxVal), counters (actVal), settings (setVal, setMag),
- * vectors (cVal), protection activation (general). First present wins.
- */
-export const MAIN_ATTRIBUTES: readonly string[] = Object.freeze([
-    'stVal',
-    'mag',
-    'mxVal',
-    'actVal',
-    'setVal',
-    'setMag',
-    'instMag',
-    'cVal',
-    'general',
-]);
 
 const ERR = DATA_ACCESS_ERRORS;
 
