@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
+import { accountConfig, collect, type Msg, node } from '../support/node-flows';
 import { type Prosody, startProsody } from '../support/prosody';
 import { waitFor } from '../support/xmpp';
 
@@ -19,14 +20,6 @@ const clientNode = require('../../dist/nodes/iec61850-client.js');
 const ALL = [accountNode, serverNode, clientNode];
 
 helper.init(process.env.NODE_RED_PATH || require.resolve('node-red'));
-
-type Msg = Record<string, unknown>;
-type AnyNode = {
-    id: string;
-    receive(msg: Msg): void;
-    on(event: string, fn: (arg: { args: unknown[] }) => void): void;
-    on(event: 'input', fn: (msg: Msg) => void): void;
-};
 
 const PASSWORDS = { hp1: 'hp1-secret-1', aggregator: 'agg-secret-2', stranger: 'str-secret-3' } as const;
 type User = keyof typeof PASSWORDS;
@@ -52,44 +45,10 @@ afterEach(async () => {
 });
 
 function account(user: User) {
-    return {
-        id: `acc-${user}`,
-        type: 'xmpp-account',
-        name: user,
-        jid: `${user}@localhost`,
-        resource: RESOURCES[user],
-        host: server.host,
-        port: String(server.port),
-        tls: 'starttls',
-        ca: server.caPem,
-        fingerprint: '',
-        allowSelfSigned: false,
-        priority: 0,
-        subscriptions: 'all',
-        allowlist: '',
-        defaultAccess: 'all',
-        accessRules: '',
-        keepalive: 60,
-        keepaliveTimeout: 10,
-        reconnectMin: 0.2,
-        reconnectMax: 2,
-        streamManagement: true,
-        maxStanzaKiB: 1024,
-    };
+    return accountConfig(server, `acc-${user}`, user, { resource: RESOURCES[user] });
 }
 
 const credentials = Object.fromEntries(Object.entries(PASSWORDS).map(([u, p]) => [`acc-${u}`, { password: p }]));
-
-function node(id: string): AnyNode {
-    return helper.getNode(id) as unknown as AnyNode;
-}
-
-/** Messages a helper node receives, in order. */
-function collect(id: string): Msg[] {
-    const got: Msg[] = [];
-    node(id).on('input', (m) => got.push(m));
-    return got;
-}
 
 const iedServer = (extra: Msg = {}) => ({
     id: 'server',

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
+import { accountConfig, collect, type Msg, node } from '../support/node-flows';
 import { type Prosody, startProsody } from '../support/prosody';
 import { waitFor } from '../support/xmpp';
 
@@ -20,14 +21,6 @@ const actuatorNode = require('../../dist/nodes/iot-actuator.js');
 const ALL = [accountNode, presenceNode, readoutNode, sensorNode, controlNode, actuatorNode];
 
 helper.init(process.env.NODE_RED_PATH || require.resolve('node-red'));
-
-type Msg = Record<string, unknown>;
-type AnyNode = {
-    id: string;
-    receive(msg: Msg): void;
-    on(event: string, fn: (arg: { args: unknown[] }) => void): void;
-    on(event: 'input', fn: (msg: Msg) => void): void;
-};
 
 const PASSWORDS = { heatpump: 'hp-secret-1', aggregator: 'agg-secret-2', stranger: 'str-secret-3' } as const;
 type User = keyof typeof PASSWORDS;
@@ -52,44 +45,10 @@ afterEach(async () => {
 });
 
 function account(user: User) {
-    return {
-        id: `acc-${user}`,
-        type: 'xmpp-account',
-        name: user,
-        jid: `${user}@localhost`,
-        resource: 'nr',
-        host: server.host,
-        port: String(server.port),
-        tls: 'starttls',
-        ca: server.caPem,
-        fingerprint: '',
-        allowSelfSigned: false,
-        priority: 0,
-        subscriptions: 'all',
-        allowlist: '',
-        defaultAccess: 'all',
-        accessRules: '',
-        keepalive: 60,
-        keepaliveTimeout: 10,
-        reconnectMin: 0.2,
-        reconnectMax: 2,
-        streamManagement: true,
-        maxStanzaKiB: 1024,
-    };
+    return accountConfig(server, `acc-${user}`, user, { resource: 'nr' });
 }
 
 const credentials = Object.fromEntries(Object.entries(PASSWORDS).map(([u, p]) => [`acc-${u}`, { password: p }]));
-
-function node(id: string): AnyNode {
-    return helper.getNode(id) as unknown as AnyNode;
-}
-
-/** Messages a helper node receives, in order. */
-function collect(id: string): Msg[] {
-    const got: Msg[] = [];
-    node(id).on('input', (m) => got.push(m));
-    return got;
-}
 
 /** Loads a flow of the given nodes plus accounts, helpers and a Catch node, and waits until every account is online. */
 async function load(nodes: Msg[], users: User[] = ['heatpump', 'aggregator']): Promise<{ caught: Msg[] }> {

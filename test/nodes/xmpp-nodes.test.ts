@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
+import { type AnyNode, accountConfig, node } from '../support/node-flows';
 import { type Prosody, startProsody } from '../support/prosody';
 import { waitFor } from '../support/xmpp';
 
@@ -13,13 +14,6 @@ const presenceNode = require('../../dist/nodes/xmpp-presence.js');
 
 // NODE_RED_PATH points the tests at another Node-RED (e.g. the 4.1 maintenance line); default: the devDependency.
 helper.init(process.env.NODE_RED_PATH || require.resolve('node-red'));
-
-type AnyNode = {
-    id: string;
-    receive(msg: Record<string, unknown>): void;
-    on(event: string, fn: (arg: { args: unknown[] }) => void): void;
-    on(event: 'input', fn: (msg: Record<string, unknown>) => void): void;
-};
 
 let server: Prosody;
 
@@ -46,35 +40,7 @@ afterEach(async () => {
 });
 
 function account(id: string, user: string, extra: Record<string, unknown> = {}) {
-    return {
-        id,
-        type: 'xmpp-account',
-        name: user,
-        jid: `${user}@localhost`,
-        host: server.host,
-        port: String(server.port),
-        tls: 'starttls',
-        ca: server.caPem,
-        fingerprint: '',
-        allowSelfSigned: false,
-        priority: 0,
-        subscriptions: 'all',
-        allowlist: '',
-        defaultAccess: 'all',
-        accessRules: '',
-        keepalive: 60,
-        keepaliveTimeout: 10,
-        reconnectMin: 0.2,
-        reconnectMax: 2,
-        streamManagement: true,
-        maxStanzaKiB: 1024,
-        ...extra,
-    };
-}
-
-/** A node of the loaded flow, typed for what the tests use (helper spies add call:<method> events). */
-function node(id: string): AnyNode {
-    return helper.getNode(id) as unknown as AnyNode;
+    return accountConfig(server, id, user, extra);
 }
 
 function statusTexts(node: AnyNode): string[] {
