@@ -232,10 +232,38 @@ window.DERlinkEditor = (function () {
         });
     }
 
+    /**
+     * Puts `text` into a textarea; when it already holds something, asks first (a modal notice with
+     * `question` and a `replace` button label) so a preset never silently overwrites the user's work.
+     */
+    function replaceText(area, text, question, replace) {
+        if (!String(area.val() || '').trim()) {
+            area.val(text).trigger('change');
+            return;
+        }
+        var ask = RED.notify(question, {
+            type: 'warning',
+            modal: true,
+            fixed: true,
+            buttons: [
+                { text: RED._('common.label.cancel'), click: function () { ask.close(); } },
+                {
+                    text: replace,
+                    class: 'primary',
+                    click: function () {
+                        ask.close();
+                        area.val(text).trigger('change');
+                    }
+                }
+            ]
+        });
+    }
+
     return {
         JID: JID,
         ACCESS: ACCESS,
         list: list,
+        replaceText: replaceText,
         blank: blank,
         parseList: parseList,
         num: num,
@@ -256,3 +284,209 @@ window.DERlinkEditor = (function () {
         pickButton: pickButton
     };
 })();
+
+/**
+ * LwM2M additions (appended for lwm2m-request, lwm2m-events, spmp-rules and lwm2m-device): a
+ * whole-number validator, the endpoint-name pattern, and the pickers that ask the deployed
+ * lwm2m-server config node (GET derlink/lwm2m-server/<id>/registrations and .../objects; an
+ * undeployed one answers 404). Messages come from each node's catalog: <type>.label.pick-endpoint,
+ * <type>.label.pick-path and <type>.pick.* (no-server, no-endpoint, not-deployed, failed, none,
+ * not-registered, count).
+ */
+(function (E) {
+    /** An LwM2M endpoint name (Core §6.2.1): 1 to 128 printable ASCII characters, no spaces. */
+    var ENDPOINT = /^[\x21-\x7e]{1,128}$/;
+    /** An LwM2M path /O, /O/I, /O/I/R or /O/I/R/RI, IDs 0..65534 (the leading slash optional). */
+    function isPath(text, least) {
+        var body = String(text || '').trim().replace(/^\//, '').replace(/\/$/, '');
+        if (body === '') { return false; }
+        var parts = body.split('/');
+        if (parts.length < (least || 1) || parts.length > 4) { return false; }
+        return parts.every(function (p) { return /^(0|[1-9][0-9]{0,4})$/.test(p) && Number(p) < 65535; });
+    }
+    /** A whole number from min to max, or blank for the default (errors.whole). */
+    function whole(ns, min, max) {
+        return function (v, opt) {
+            if (E.blank(v)) { return true; }
+            var n = Number(String(v).trim());
+            var ok = isFinite(n) && Math.floor(n) === n && n >= min && n <= max;
+            return ok || (opt ? RED._(ns + 'errors.whole', { min: min, max: max }) : false);
+        };
+    }
+    /** The id of the lwm2m-server chosen in `serverInput`, or '' after telling the user to choose one. */
+    function chosenServer(node, serverInput) {
+        var id = serverInput.val();
+        if (!id || id === '_ADD_') {
+            RED.notify(node._(node.type + '.pick.no-server'), 'warning');
+            return '';
+        }
+        return id;
+    }
+    /** Tells why an admin request failed: 404 is a server node that is not deployed (yet). */
+    function failed(node, xhr) {
+        if (xhr.status === 404) {
+            RED.notify(node._(node.type + '.pick.not-deployed'), 'warning');
+        } else {
+            RED.notify(node._(node.type + '.pick.failed', { error: E.errorText(xhr) }), 'error');
+        }
+    }
+    function get(serverId, what) {
+        return $.getJSON('derlink/lwm2m-server/' + encodeURIComponent(serverId) + '/' + what);
+    }
+    function muted(text) {
+        return $('<span>').text(' ' + text).css({ color: 'var(--red-ui-secondary-text-color)', 'font-size': '0.9em' });
+    }
+
+    /**
+     * Makes `button` offer the endpoints registered at the chosen server in a menu below it. One
+     * fills `input`; with `multiple` it is added to the names already there (comma-separated).
+     */
+    function endpointButton(node, button, input, serverInput, multiple) {
+        var title = node._(node.type + '.label.pick-endpoint');
+        button.attr('aria-label', title);
+        RED.popover.tooltip(button, title);
+        button.on('click', function (evt) {
+            evt.preventDefault();
+            var serverId = chosenServer(node, serverInput);
+            if (!serverId) { return; }
+            button.prop('disabled', true);
+            get(serverId, 'registrations').done(function (data) {
+                var regs = (data.registrations || []).slice().sort(function (a, b) {
+                    return a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0;
+                });
+                if (regs.length === 0) {
+                    RED.notify(node._(node.type + '.pick.none'), 'warning');
+                    return;
+                }
+                var options = regs.map(function (r) {
+                    var label = $('<span>');
+                    $('<i>').addClass('fa fa-fw ' + (r.queueMode ? 'fa-moon-o' : 'fa-circle')).css('margin-right', '4px').appendTo(label);
+                    $('<span>').text(r.endpoint).appendTo(label);
+                    muted(r.address + ':' + r.port + ', LwM2M ' + r.version + (r.queueMode ? ', Q' : '') + ', ' +
+                        node._(node.type + '.pick.count', { count: Object.keys(r.objects || {}).length })).appendTo(label);
+                    return { value: r.endpoint, label: label };
+                });
+                RED.popover.menu({
+                    options: options,
+                    maxHeight: 300,
+                    onselect: function (opt) {
+                        if (multiple) {
+                            var names = E.list(input.val());
+                            if (names.indexOf(opt.value) === -1) { names.push(opt.value); }
+                            input.val(names.join(', ')).trigger('change');
+                        } else {
+                            input.val(opt.value).trigger('change');
+                        }
+                    }
+                }).show({ target: button, align: 'left', offset: [button.outerWidth(), 2] });
+            }).fail(function (xhr) {
+                failed(node, xhr);
+            }).always(function () {
+                button.prop('disabled', false);
+            });
+        });
+    }
+
+    /** The tree items of one registration: object -> instance (registered) -> resource (definitions). */
+    function treeItems(reg, objects, leafOnly) {
+        var defs = {};
+        (objects || []).forEach(function (o) { defs[o.id] = o; });
+        return Object.keys(reg.objects || {}).map(Number).sort(function (a, b) { return a - b; }).map(function (id) {
+            var def = defs[id];
+            var version = reg.versions && reg.versions[id] ? ' v' + reg.versions[id] : '';
+            var object = {
+                label: '/' + id + (def ? ' ' + def.name : ''),
+                sublabel: (def ? (def.multiple ? 'multiple' : 'single') : '?') + version,
+                icon: 'fa fa-cube',
+                path: '/' + id,
+                pickable: !leafOnly,
+                search: ('/' + id + ' ' + (def ? def.name : '')).toLowerCase()
+            };
+            var instances = reg.objects[id] || [];
+            if (instances.length > 0) {
+                object.children = instances.slice().sort(function (a, b) { return a - b; }).map(function (i) {
+                    var instance = {
+                        label: '/' + id + '/' + i,
+                        icon: 'fa fa-clone',
+                        path: '/' + id + '/' + i,
+                        pickable: !leafOnly,
+                        search: object.search + ' /' + id + '/' + i
+                    };
+                    if (def && def.resources.length > 0) {
+                        instance.children = def.resources.map(function (r) {
+                            var ops = r.operations || '-';
+                            return {
+                                label: '/' + id + '/' + i + '/' + r.id + ' ' + r.name,
+                                sublabel: ops + ' ' + (r.type === 'none' ? '' : r.type) + (r.multiple ? '[]' : '') + (r.units ? ' ' + r.units : ''),
+                                icon: ops.indexOf('E') !== -1 ? 'fa fa-play' : ops.indexOf('W') !== -1 ? 'fa fa-pencil' : 'fa fa-eye',
+                                path: '/' + id + '/' + i + '/' + r.id,
+                                pickable: true,
+                                search: (object.search + ' /' + id + '/' + i + '/' + r.id + ' ' + r.name).toLowerCase()
+                            };
+                        });
+                    }
+                    return instance;
+                });
+            }
+            return object;
+        });
+    }
+
+    /**
+     * Makes `button` open `panel` (a form-row holding a filter input and a treeList div) with the
+     * objects, instances and resources of the endpoint in `endpointInput` as registered at the chosen
+     * server; picking an item fills `pathInput`. `leafOnly`: only resources can be picked.
+     */
+    function pathTree(node, button, panel, serverInput, endpointInput, pathInput, leafOnly) {
+        var title = node._(node.type + '.label.pick-path');
+        var filter = panel.find('input');
+        var tree = panel.find('.derlink-lwm2m-tree');
+        button.attr('aria-label', title);
+        RED.popover.tooltip(button, title);
+        tree.css({ height: '240px', 'margin-top': '4px' }).treeList({ data: [] });
+        tree.on('treelistselect', function (evt, item) {
+            if (!item || !item.pickable) { return; }
+            pathInput.val(item.path).trigger('change');
+            if (!item.children) { panel.hide(); }
+        });
+        filter.on('input', function () {
+            var words = String(filter.val() || '').toLowerCase().split(/\s+/).filter(function (w) { return w; });
+            tree.treeList('filter', words.length === 0 ? null : function (item) {
+                return words.every(function (w) { return item.search.indexOf(w) !== -1; });
+            });
+        });
+        button.on('click', function (evt) {
+            evt.preventDefault();
+            if (panel.is(':visible')) { panel.hide(); return; }
+            var serverId = chosenServer(node, serverInput);
+            if (!serverId) { return; }
+            var endpoint = String(endpointInput.val() || '').trim();
+            if (!endpoint) {
+                RED.notify(node._(node.type + '.pick.no-endpoint'), 'warning');
+                return;
+            }
+            button.prop('disabled', true);
+            $.when(get(serverId, 'registrations'), get(serverId, 'objects')).done(function (regs, defs) {
+                var reg = (regs[0].registrations || []).filter(function (r) { return r.endpoint === endpoint; })[0];
+                if (!reg) {
+                    RED.notify(node._(node.type + '.pick.not-registered', { endpoint: endpoint }), 'warning');
+                    return;
+                }
+                filter.val('');
+                tree.treeList('data', treeItems(reg, defs[0].objects, leafOnly));
+                panel.show();
+                filter.trigger('focus');
+            }).fail(function (xhr) {
+                failed(node, xhr);
+            }).always(function () {
+                button.prop('disabled', false);
+            });
+        });
+    }
+
+    E.LWM2M_ENDPOINT = ENDPOINT;
+    E.isLwm2mPath = isPath;
+    E.whole = whole;
+    E.lwm2mEndpointButton = endpointButton;
+    E.lwm2mPathTree = pathTree;
+})(window.DERlinkEditor);

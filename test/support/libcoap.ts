@@ -58,15 +58,16 @@ export interface RunningClient {
 
 export function spawnCoapClient(args: readonly string[]): RunningClient {
     const child = spawn(COAP_CLIENT, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
+    // Bytes kept whole: a UTF-8 character may be split across two pipe reads.
+    const chunks: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
+        chunks.push(d);
     });
     child.stderr?.on('data', () => undefined);
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     return {
         child,
-        output: () => out,
+        output: () => Buffer.concat(chunks).toString('utf8'),
         exited,
         stop: async () => {
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -132,4 +133,79 @@ function pingCoap(port: number): Promise<boolean> {
         s.on('error', () => done(false));
         s.send(Buffer.from([0x40, 0x00, 0x12, 0x34]), port, '127.0.0.1');
     });
+}
+
+/**
+ * One CoAP message as coap-client prints it on stdout, sent and received alike: at `-v 6` the
+ * request and the final response; at `-v 7` also each block of a block-wise transfer (and the
+ * request once more as the application presented it, before it was split into blocks).
+ */
+export interface DumpedMessage {
+    type: string;
+    /** A method (`POST`) on requests, a response code (`2.01`) on responses, `0.00` when empty. */
+    code: string;
+    messageId: number;
+    /** Token as hex. */
+    token: string;
+    /** Options in the order printed: `['Location-Path', 'rd']`. */
+    options: Array<[string, string]>;
+    /** What followed `::` (`'text'`, or libcoap's note on binary data). */
+    payload?: string;
+}
+
+const DUMP_LINE = /v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\} \[(.*?)\](?: :: (.*))?$/gm;
+
+/** Picks the message dumps out of coap-client's `-v 6`/`-v 7` output (log lines are skipped). */
+export function parseCoapDump(text: string): DumpedMessage[] {
+    const out: DumpedMessage[] = [];
+    for (const m of text.matchAll(DUMP_LINE)) {
+        const options: Array<[string, string]> = [];
+        for (const part of (m[5] as string).split(',')) {
+            const t = part.trim();
+            if (t === '') continue;
+            const colon = t.indexOf(':');
+            options.push(colon < 0 ? [t, ''] : [t.slice(0, colon), t.slice(colon + 1)]);
+        }
+        const msg: DumpedMessage = {
+            type: m[1] as string,
+            code: m[2] as string,
+            messageId: Number.parseInt(m[3] as string, 16),
+            token: m[4] as string,
+            options,
+        };
+        if (m[6] !== undefined) msg.payload = m[6];
+        out.push(msg);
+    }
+    return out;
+}
+
+/** Whether a dumped message is a response (its code is `c.dd` with c in 2..5). */
+export function isResponse(m: DumpedMessage): boolean {
+    return /^[2-5]\.\d\d$/.test(m.code);
+}
+
+export interface Exchange extends ClientResult {
+    /** Every message coap-client printed, requests and responses. */
+    messages: DumpedMessage[];
+    /** The responses only, in the order they came. */
+    responses: DumpedMessage[];
+    /** The last response (undefined when none came). */
+    last: DumpedMessage | undefined;
+}
+
+/**
+ * Runs coap-client at `-v 7` so that it prints each message it sends and receives (every block
+ * included), and parses them: coap-client exits 0 whatever the response code, so the code is read
+ * from these dumps. Pass `-o file` to keep the response body out of stdout.
+ */
+export async function coapExchange(args: readonly string[], timeoutMs = 10_000): Promise<Exchange> {
+    const r = await coapClient(['-v', '7', ...args], timeoutMs);
+    const messages = parseCoapDump(r.stdout.toString('utf8'));
+    const responses = messages.filter(isResponse);
+    return { ...r, messages, responses, last: responses[responses.length - 1] };
+}
+
+/** The values of option `name` in a dumped message. */
+export function dumpOption(m: DumpedMessage | undefined, name: string): string[] {
+    return (m?.options ?? []).filter(([n]) => n === name).map(([, v]) => v);
 }

@@ -86,6 +86,8 @@ export interface Registration {
     updatedAt: number;
     /** When the client was last heard, for queue mode. */
     lastSeenAt: number;
+    /** Content formats announced on `</>;ct=…`, read once per object list. */
+    formats: number[];
 }
 
 /** A registration as events and the editor see it. */
@@ -191,6 +193,29 @@ function reply(code: string, text?: string): CoapReply {
     return text === undefined ? { code } : { code, contentFormat: CONTENT_FORMATS.text, payload: Buffer.from(text) };
 }
 
+function peerKey(p: CoapPeer): string {
+    return `${p.address}:${p.port}`;
+}
+
+/** The content formats a client announces on its root link (`</>;ct="60 110 112"`, or `ct=110`). */
+function announcedFormats(links: string): number[] {
+    if (!links.startsWith('</>')) return [];
+    const end = links.indexOf(',<');
+    let root: CoreLink | undefined;
+    try {
+        root = decodeLinkFormat(end < 0 ? links : links.slice(0, end))[0];
+    } catch {
+        return [];
+    }
+    const ct = root?.params.ct;
+    return typeof ct === 'string'
+        ? ct
+              .split(/\s+/)
+              .map(Number)
+              .filter((n) => Number.isInteger(n) && n >= 0)
+        : [];
+}
+
 function queryMap(query: readonly string[]): Map<string, string | true> {
     const m = new Map<string, string | true>();
     for (const q of query) {
@@ -207,6 +232,8 @@ export class Lwm2mServer extends EventEmitter {
     readonly #allow: Lwm2mServerOptions['allow'];
     readonly #byId = new Map<string, Registration>();
     readonly #byEndpoint = new Map<string, Registration>();
+    /** Registrations by `address:port`, to know who sends to /dp. */
+    readonly #byPeer = new Map<string, Registration>();
     readonly #queues = new Map<string, Pending[]>();
     /** Observations flows asked for, per endpoint and path: they come back after each registration. */
     readonly #intents = new Map<string, Map<string, Intent>>();
@@ -274,6 +301,11 @@ export class Lwm2mServer extends EventEmitter {
     /** Every registration, in the order they were made. */
     registrations(): RegistrationInfo[] {
         return [...this.#byId.values()].map((r) => this.#info(r));
+    }
+
+    /** The registered endpoint names (cheaper than registrations() for counting and matching). */
+    endpoints(): string[] {
+        return [...this.#byEndpoint.keys()];
     }
 
     registration(endpoint: string): RegistrationInfo | undefined {
@@ -410,11 +442,13 @@ export class Lwm2mServer extends EventEmitter {
             registeredAt: now,
             updatedAt: now,
             lastSeenAt: now,
+            formats: announcedFormats(links),
         };
         const sms = q.get('sms');
         if (typeof sms === 'string') reg.sms = sms;
         this.#byId.set(id, reg);
         this.#byEndpoint.set(ep, reg);
+        this.#byPeer.set(peerKey(reg.peer), reg);
         setImmediate(() => {
             if (this.#byId.get(id) !== reg) return;
             this.emit('registered', this.#info(reg), { replaced: old !== undefined });
@@ -441,10 +475,17 @@ export class Lwm2mServer extends EventEmitter {
         const sms = q.get('sms');
         if (typeof sms === 'string') reg.sms = sms;
         const objectsChanged = links !== '' && links !== reg.links;
-        if (links !== '') reg.links = links;
+        if (links !== '') {
+            reg.links = links;
+            reg.formats = announcedFormats(links);
+        }
         reg.lifetime = lt;
         const moved = reg.peer.address !== req.peer.address || reg.peer.port !== req.peer.port;
-        reg.peer = { address: req.peer.address, port: req.peer.port };
+        if (moved) {
+            if (this.#byPeer.get(peerKey(reg.peer)) === reg) this.#byPeer.delete(peerKey(reg.peer));
+            reg.peer = { address: req.peer.address, port: req.peer.port };
+            this.#byPeer.set(peerKey(reg.peer), reg);
+        }
         reg.updatedAt = reg.lastSeenAt = Date.now();
         setImmediate(() => {
             if (this.#byId.get(id) !== reg) return;
@@ -463,9 +504,7 @@ export class Lwm2mServer extends EventEmitter {
     }
 
     #send(req: CoapRequest): CoapReply {
-        const reg = [...this.#byEndpoint.values()].find(
-            (r) => r.peer.address === req.peer.address && r.peer.port === req.peer.port,
-        );
+        const reg = this.#byPeer.get(peerKey(req.peer));
         if (!reg) return reply('4.03', 'Send from a client that is not registered');
         const format = req.contentFormat ?? -1;
         if (format !== CONTENT_FORMATS.senmlJson && format !== CONTENT_FORMATS.senmlCbor)
@@ -494,6 +533,7 @@ export class Lwm2mServer extends EventEmitter {
     #drop(reg: Registration, why: 'deregistered' | 'expired' | 'replaced'): void {
         this.#byId.delete(reg.id);
         if (this.#byEndpoint.get(reg.endpoint) === reg) this.#byEndpoint.delete(reg.endpoint);
+        if (this.#byPeer.get(peerKey(reg.peer)) === reg) this.#byPeer.delete(peerKey(reg.peer));
         const active = this.#active.get(reg.endpoint);
         if (active) {
             for (const o of active.values()) o.forget();
@@ -568,15 +608,11 @@ export class Lwm2mServer extends EventEmitter {
     #info(reg: Registration): RegistrationInfo {
         const objects: Record<string, number[]> = {};
         const versions: Record<string, string> = {};
-        let formats: number[] = [];
+
         if (reg.links !== '') {
             for (const link of decodeLinkFormat(reg.links, { maxLinks: 4096, maxLength: 64 * 1024 })) {
                 const t = link.target.replace(/^\/+/, '');
-                if (t === '') {
-                    const ct = link.params.ct;
-                    if (typeof ct === 'string') formats = ct.split(/\s+/).map(Number).filter(Number.isInteger);
-                    continue;
-                }
+                if (t === '') continue;
                 const [o, i] = t.split('/');
                 if (o === undefined || !/^\d+$/.test(o)) continue;
                 const list = objects[o] ?? [];
@@ -599,7 +635,7 @@ export class Lwm2mServer extends EventEmitter {
             expiresAt: new Date(reg.updatedAt + reg.lifetime * 1000).toISOString(),
             objects,
             versions,
-            formats,
+            formats: reg.formats,
         };
     }
 
@@ -608,7 +644,7 @@ export class Lwm2mServer extends EventEmitter {
     /** The content format to ask a client for: SenML CBOR from 1.1 clients that announce it, else TLV. */
     #accept(reg: Registration, asked?: number): number {
         if (asked !== undefined) return asked;
-        const info = reg.links.startsWith('</>') ? this.#info(reg).formats : [];
+        const info = reg.formats;
         if (info.includes(CONTENT_FORMATS.senmlCbor)) return CONTENT_FORMATS.senmlCbor;
         if (info.includes(CONTENT_FORMATS.senmlJson)) return CONTENT_FORMATS.senmlJson;
         return reg.version === '1.0'
@@ -937,7 +973,7 @@ export class Lwm2mServer extends EventEmitter {
         const p = parsePath(path);
         const accept = this.#accept(reg, intent.accept);
         const read = this.#values(p, path);
-        let observation: Observation;
+        let observation: Observation | undefined;
         const notify = (res: CoapResponse): void => {
             if (this.#byId.get(reg.id) !== reg) return;
             reg.lastSeenAt = Date.now();
@@ -947,7 +983,8 @@ export class Lwm2mServer extends EventEmitter {
         };
         const ended = (err?: Error): void => {
             const m = this.#active.get(reg.endpoint);
-            if (m?.get(path) === observation) {
+            // onEnd can come before observe() resolves (a first answer without Observe): nothing is active then.
+            if (m !== undefined && observation !== undefined && m.get(path) === observation) {
                 m.delete(path);
                 if (m.size === 0) this.#active.delete(reg.endpoint);
                 this.emit('observation-ended', { endpoint: reg.endpoint, path, reason: err?.message ?? 'ended' });

@@ -189,6 +189,8 @@ class ServerObservation implements ObserverHandle {
         readonly peer: CoapPeer,
         readonly token: Buffer,
         readonly key: string,
+        private readonly block2Key: string,
+        private readonly szx: number,
     ) {}
 
     establish(): void {
@@ -210,6 +212,14 @@ class ServerObservation implements ObserverHandle {
         const opts: Array<{ name: string; value: Buffer }> = [];
         if (!final) opts.push({ name: 'Observe', value: uint(this.ep.nextObserveSeq()) });
         if (reply.contentFormat !== undefined) opts.push({ name: 'Content-Format', value: uint(reply.contentFormat) });
+        let payload = reply.payload ? Buffer.from(reply.payload) : Buffer.alloc(0);
+        const size = 1 << (this.szx + 4);
+        if (!final && payload.length > size) {
+            this.ep.keepBlock2(this.block2Key, reply.code, reply.contentFormat, payload);
+            opts.push({ name: 'ETag', value: etagOf(payload) });
+            opts.push({ name: 'Block2', value: blockOption({ num: 0, more: true, szx: this.szx }) });
+            payload = payload.subarray(0, size);
+        }
         const datagram = generate(
             {
                 code: reply.code,
@@ -217,7 +227,7 @@ class ServerObservation implements ObserverHandle {
                 token: this.token,
                 confirmable,
                 options: opts as ParsedPacket['options'],
-                payload: reply.payload ? Buffer.from(reply.payload) : Buffer.alloc(0),
+                payload,
             },
             MAX_DATAGRAM,
         );
@@ -733,6 +743,7 @@ export class CoapEndpoint extends EventEmitter {
                 }
                 // ACK/RST for coap's own exchanges: the Agent's requests and the Server's responses.
                 this.agentListener(msg, rinfo);
+                if (packet.reset) return;
                 this.serverListener(msg, rinfo);
                 return;
             }
@@ -854,7 +865,14 @@ export class CoapEndpoint extends EventEmitter {
             this.serverObservations.get(tokenKey)?.close();
         }
         if (observe === 0 && (method === 'GET' || method === 'FETCH')) {
-            observation = new ServerObservation(this, peer, packet.token, tokenKey);
+            observation = new ServerObservation(
+                this,
+                peer,
+                packet.token,
+                tokenKey,
+                block2Key,
+                block2 ? Math.min(block2.szx, 6) : 6,
+            );
             this.serverObservations.set(tokenKey, observation);
         }
 
@@ -966,7 +984,7 @@ export class CoapEndpoint extends EventEmitter {
 
     // ----------------------------------------------------------------------------- Block2
 
-    private keepBlock2(key: string, code: string, contentFormat: number | undefined, payload: Buffer): void {
+    keepBlock2(key: string, code: string, contentFormat: number | undefined, payload: Buffer): void {
         this.block2.delete(key);
         while (this.block2.size >= this.maxUploads) {
             const oldest = this.block2.keys().next().value as string;
