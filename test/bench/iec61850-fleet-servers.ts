@@ -14,6 +14,7 @@ import { importScl, type SclModel } from '../../src/protocols/iec61850/scl';
 import { Iec61850Server } from '../../src/protocols/iec61850/server';
 import { el } from '../../src/protocols/xml';
 import { Session } from '../../src/protocols/xmpp';
+import { serveCommands } from './command-child';
 import { IEC_RESOURCE, MODEL_TEXT, NS_BENCH, WATT_REF, wattOf } from './iec61850-support';
 import { waitOnline } from './rounds';
 
@@ -214,12 +215,4 @@ async function handle(message: ToServers): Promise<void> {
     }
 }
 
-process.on('message', (message: ToServers) => {
-    handle(message).catch((err: unknown) => {
-        send({ event: 'error', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    });
-});
-// The benchmark went away (finished, stopped or crashed): leave too, closing nothing more.
-process.on('disconnect', () => {
-    setTimeout(() => process.exit(0), 2000).unref();
-});
+serveCommands<ToServers>(handle, 2000);

@@ -35,19 +35,18 @@
  * certificate's fingerprint pinned), DERLINK_FLEET_MODEL (`shared`, the default, or `each`),
  * DERLINK_FLEET_BATCH (25 sessions connecting at once).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Iec61850Client } from '../../src/protocols/iec61850/client';
 import { el } from '../../src/protocols/xml';
 import { Session } from '../../src/protocols/xmpp';
 import { type Prosody, startProsody } from '../support/prosody';
+import { CommandChild } from './command-child';
 import type { FleetSetup, FromServers, Memory, ToServers } from './iec61850-fleet-servers';
 import { checkWatt, NS_BENCH, waitAssociated, wattOf } from './iec61850-support';
-import { type BenchRow, percentile, row } from './lib';
+import { type BenchRow, collector, openFilesLimit, percentile, row } from './lib';
 import { waitOnline } from './rounds';
 
 function knob(name: string, fallback: number): number {
@@ -82,19 +81,6 @@ const POLLER = 'poller';
 
 const KB = 1024;
 
-/** A full GC in this process, also when Node was started without --expose-gc. */
-function collector(): () => void {
-    let gc = (globalThis as { gc?: () => void }).gc;
-    if (!gc) {
-        setFlagsFromString('--expose-gc');
-        gc = runInNewContext('gc') as () => void;
-    }
-    return () => {
-        gc();
-        gc();
-    };
-}
-
 function ownMemory(gc: () => void): Memory {
     gc();
     const m = process.memoryUsage();
@@ -105,19 +91,6 @@ function ownMemory(gc: () => void): Memory {
         external: m.external,
         arrayBuffers: m.arrayBuffers,
     };
-}
-
-/** The soft limit on open files of a process (Linux /proc), or NaN. */
-function openFilesLimit(pid: number | 'self'): number {
-    try {
-        const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
-            .split('\n')
-            .find((l) => l.startsWith('Max open files'));
-        const soft = line?.split(/\s{2,}/)[1];
-        return soft === 'unlimited' ? Number.POSITIVE_INFINITY : Number(soft);
-    } catch {
-        return Number.NaN;
-    }
 }
 
 const CLK_TCK = 100;
@@ -148,77 +121,9 @@ function rssOf(pid: number | undefined): number {
 }
 
 /** The IED process: commands in, one awaited answer per command. */
-class Servers {
-    readonly #child: ChildProcess;
-    #waiting:
-        | { event: FromServers['event']; resolve: (m: FromServers) => void; reject: (e: Error) => void }
-        | undefined;
-    #exited: Error | undefined;
-
+class Servers extends CommandChild<ToServers, FromServers> {
     constructor() {
-        this.#child = fork(path.join(__dirname, 'iec61850-fleet-servers.ts'), [], {
-            execPath: process.execPath,
-            execArgv: ['--import', 'tsx', '--expose-gc', ...IED_V8_FLAGS],
-            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        });
-        this.#child.on('message', (m: FromServers) => {
-            const w = this.#waiting;
-            if (!w) return;
-            this.#waiting = undefined;
-            if (m.event === 'error') w.reject(new Error(`fleet servers: ${m.error}`));
-            else if (m.event !== w.event) w.reject(new Error(`fleet servers answered ${m.event}, not ${w.event}`));
-            else w.resolve(m);
-        });
-        this.#child.on('exit', (code, signal) => {
-            this.#exited = new Error(`fleet servers exited with ${signal ?? `code ${code}`}`);
-            this.#waiting?.reject(this.#exited);
-            this.#waiting = undefined;
-        });
-    }
-
-    get pid(): number | undefined {
-        return this.#child.pid;
-    }
-
-    ask<E extends FromServers['event']>(
-        command: ToServers,
-        event: E,
-        ms: number,
-    ): Promise<Extract<FromServers, { event: E }>> {
-        if (this.#exited) return Promise.reject(this.#exited);
-        if (this.#waiting) return Promise.reject(new Error('fleet servers: one command at a time'));
-        return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => {
-                this.#waiting = undefined;
-                reject(new Error(`fleet servers: no ${event} within ${ms} ms`));
-            }, ms);
-            this.#waiting = {
-                event,
-                resolve: (m) => {
-                    clearTimeout(timer);
-                    resolve(m as Extract<FromServers, { event: E }>);
-                },
-                reject: (e) => {
-                    clearTimeout(timer);
-                    reject(e);
-                },
-            };
-            this.#child.send(command);
-        });
-    }
-
-    async stop(): Promise<void> {
-        if (this.#exited) return;
-        await this.ask({ cmd: 'close' }, 'closed', 60_000).catch(() => {});
-        if (!this.#exited) {
-            const exited = new Promise((r) => this.#child.once('exit', r));
-            this.#child.kill('SIGTERM');
-            await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        }
-    }
-
-    kill(): void {
-        if (!this.#exited) this.#child.kill('SIGKILL');
+        super('fleet servers', path.join(__dirname, 'iec61850-fleet-servers.ts'), ['--expose-gc', ...IED_V8_FLAGS]);
     }
 }
 
@@ -286,7 +191,7 @@ export default async function iec61850Fleet(): Promise<BenchRow[]> {
     const stopAll = async () => {
         await Promise.allSettled(clients.map((c) => c.close()));
         await poller?.close().catch(() => {});
-        await servers?.stop();
+        await servers?.stop({ cmd: 'close' }, 'closed', 60_000);
         await prosody?.stop();
         prosody?.cleanup();
     };

@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 /**
  * Shared helpers of the benchmark harness: a closed-loop load generator with latency
  * percentiles, the result row format of ARCHITECTURE.md ("Benchmark results"), and the
  * plain-text and markdown tables that `npm run bench` prints and writes.
  */
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** One result; `bench-results/<bench>.json` is a list of these. */
 export interface BenchRow {
@@ -287,4 +290,30 @@ export function markdownTable(rows: readonly BenchRow[]): string {
     ];
     for (const r of rows) out.push(`| ${[...cells(r), r.target ?? ''].map(mdCell).join(' | ')} |`);
     return out.join('\n');
+}
+
+/** A full GC in this process, also when Node was started without --expose-gc. */
+export function collector(): () => void {
+    let gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) {
+        setFlagsFromString('--expose-gc');
+        gc = runInNewContext('gc') as () => void;
+    }
+    return () => {
+        gc();
+        gc();
+    };
+}
+
+/** The soft limit on open files of a process (Linux /proc), or NaN. */
+export function openFilesLimit(pid: number | 'self'): number {
+    try {
+        const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+            .split('\n')
+            .find((l) => l.startsWith('Max open files'));
+        const soft = line?.split(/\s{2,}/)[1];
+        return soft === 'unlimited' ? Number.POSITIVE_INFINITY : Number(soft);
+    } catch {
+        return Number.NaN;
+    }
 }

@@ -67,6 +67,8 @@ export interface Lwm2mServerOptions {
     definitions?: ReadonlyMap<number, ObjectDefinition>;
     /** A JSON file that keeps the wanted observations across restarts. */
     observationsFile?: string;
+    /** The UDP receive buffer, bytes (default 2 MiB; Linux caps it at net.core.rmem_max). */
+    receiveBufferBytes?: number;
 }
 
 /** A client's registration (Core §6.2.1). */
@@ -175,6 +177,48 @@ export interface RequestOptions {
     timeoutMs?: number;
 }
 
+/**
+ * The few paths one endpoint has observations on: a list of pairs, which costs a fraction of a Map
+ * for one to a handful of entries (10,000 registrations hold two of these each).
+ */
+class PathMap<V> {
+    readonly #pairs: Array<[string, V]> = [];
+
+    get size(): number {
+        return this.#pairs.length;
+    }
+    get(path: string): V | undefined {
+        return this.#pairs.find((p) => p[0] === path)?.[1];
+    }
+    has(path: string): boolean {
+        return this.#pairs.some((p) => p[0] === path);
+    }
+    set(path: string, value: V): void {
+        const pair = this.#pairs.find((p) => p[0] === path);
+        if (pair) pair[1] = value;
+        else this.#pairs.push([path, value]);
+    }
+    delete(path: string): boolean {
+        const i = this.#pairs.findIndex((p) => p[0] === path);
+        if (i < 0) return false;
+        this.#pairs.splice(i, 1);
+        return true;
+    }
+    keys(): string[] {
+        return this.#pairs.map((p) => p[0]);
+    }
+    values(): V[] {
+        return this.#pairs.map((p) => p[1]);
+    }
+    /** A copy, so the caller may change the map while walking it. */
+    entries(): Array<[string, V]> {
+        return this.#pairs.map((p) => [p[0], p[1]]);
+    }
+}
+
+/** What the server keeps of an observation in force. */
+type Held = Pick<Observation, 'cancel' | 'forget'>;
+
 interface Intent {
     accept?: number;
 }
@@ -227,7 +271,10 @@ function queryMap(query: readonly string[]): Map<string, string | true> {
 
 export class Lwm2mServer extends EventEmitter {
     readonly #options: Required<
-        Omit<Lwm2mServerOptions, 'port' | 'address' | 'allow' | 'definitions' | 'observationsFile' | 'lifetime'>
+        Omit<
+            Lwm2mServerOptions,
+            'port' | 'address' | 'allow' | 'definitions' | 'observationsFile' | 'lifetime' | 'receiveBufferBytes'
+        >
     > & { lifetime: LifetimeBounds };
     readonly #allow: Lwm2mServerOptions['allow'];
     readonly #byId = new Map<string, Registration>();
@@ -236,8 +283,9 @@ export class Lwm2mServer extends EventEmitter {
     readonly #byPeer = new Map<string, Registration>();
     readonly #queues = new Map<string, Pending[]>();
     /** Observations flows asked for, per endpoint and path: they come back after each registration. */
-    readonly #intents = new Map<string, Map<string, Intent>>();
-    readonly #active = new Map<string, Map<string, Observation>>();
+    readonly #intents = new Map<string, PathMap<Intent>>();
+    /** Observations in force, per endpoint and path: only their cancel and forget (not the first answer). */
+    readonly #active = new Map<string, PathMap<Held>>();
     readonly #rate = new Map<string, { tokens: number; at: number }>();
     readonly #typeOf: TypeLookup;
     readonly #file: string | undefined;
@@ -271,6 +319,7 @@ export class Lwm2mServer extends EventEmitter {
                 port: options.port ?? 5683,
                 address: options.address,
                 requestTimeoutMs: server.#options.requestTimeoutMs,
+                receiveBufferBytes: options.receiveBufferBytes ?? 2 * 1024 * 1024,
             },
             (req) => server.#handle(req),
         );
@@ -585,7 +634,7 @@ export class Lwm2mServer extends EventEmitter {
         const wanted = this.#intents.get(reg.endpoint);
         if (!wanted) return;
         const active = this.#active.get(reg.endpoint);
-        for (const [path, intent] of wanted) {
+        for (const [path, intent] of wanted.entries()) {
             if (active?.has(path)) continue;
             if (this.#byId.get(reg.id) !== reg) return;
             try {
@@ -953,7 +1002,7 @@ export class Lwm2mServer extends EventEmitter {
         if (options.format !== undefined) intent.accept = options.format;
         let wanted = this.#intents.get(endpoint);
         if (!wanted) {
-            wanted = new Map();
+            wanted = new PathMap();
             this.#intents.set(endpoint, wanted);
         }
         wanted.set(p2, intent);
@@ -974,6 +1023,7 @@ export class Lwm2mServer extends EventEmitter {
         const accept = this.#accept(reg, intent.accept);
         const read = this.#values(p, path);
         let observation: Observation | undefined;
+        let held: Held | undefined;
         const notify = (res: CoapResponse): void => {
             if (this.#byId.get(reg.id) !== reg) return;
             reg.lastSeenAt = Date.now();
@@ -984,7 +1034,7 @@ export class Lwm2mServer extends EventEmitter {
         const ended = (err?: Error): void => {
             const m = this.#active.get(reg.endpoint);
             // onEnd can come before observe() resolves (a first answer without Observe): nothing is active then.
-            if (m !== undefined && observation !== undefined && m.get(path) === observation) {
+            if (m !== undefined && held !== undefined && m.get(path) === held) {
                 m.delete(path);
                 if (m.size === 0) this.#active.delete(reg.endpoint);
                 this.emit('observation-ended', { endpoint: reg.endpoint, path, reason: err?.message ?? 'ended' });
@@ -1007,10 +1057,11 @@ export class Lwm2mServer extends EventEmitter {
         if (observation.response.observe !== undefined && result.ok && this.#byId.get(reg.id) === reg) {
             let m = this.#active.get(reg.endpoint);
             if (!m) {
-                m = new Map();
+                m = new PathMap();
                 this.#active.set(reg.endpoint, m);
             }
-            m.set(path, observation);
+            held = { cancel: observation.cancel, forget: observation.forget };
+            m.set(path, held);
         } else if (result.ok) {
             result.ok = false;
             result.message = 'the client answered without Observe: it does not observe this path';
@@ -1056,7 +1107,7 @@ export class Lwm2mServer extends EventEmitter {
     #saveIntents(): void {
         if (!this.#file) return;
         const data: Record<string, Record<string, Intent>> = {};
-        for (const [ep, m] of this.#intents) data[ep] = Object.fromEntries(m);
+        for (const [ep, m] of this.#intents) data[ep] = Object.fromEntries(m.entries());
         try {
             writeFileSync(`${this.#file}.tmp`, JSON.stringify(data));
             renameSync(`${this.#file}.tmp`, this.#file);
@@ -1076,7 +1127,7 @@ export class Lwm2mServer extends EventEmitter {
             const data = JSON.parse(text) as Record<string, Record<string, Intent>>;
             for (const [ep, paths] of Object.entries(data)) {
                 if (typeof paths !== 'object' || paths === null) continue;
-                const m = new Map<string, Intent>();
+                const m = new PathMap<Intent>();
                 for (const [path, intent] of Object.entries(paths)) {
                     parsePath(path);
                     const i: Intent = {};

@@ -94,7 +94,7 @@ interface ServerInternals {
      */
     _handle(packet: ParsedPacket, rinfo: Rinfo): void;
     /** Response cache for duplicate CON detection, keyed `address:port/messageId[token hex]`. */
-    _lru: { peek(key: string): Buffer | undefined };
+    _lru: { peek(key: string): Buffer | undefined; delete(key: string): boolean };
 }
 /** The parts of coap's Agent we use that its typings keep private. */
 interface AgentInternals {
@@ -448,6 +448,13 @@ export class CoapEndpoint extends EventEmitter {
     /** The packet being dispatched to the Agent, so its 'response' listener sees pristine options. */
     private dispatching: ParsedPacket | undefined;
     private sweepTimer: NodeJS.Timeout | undefined;
+    /**
+     * Piggy-backed answers to CON requests, kept for duplicates (RFC 7252 §4.5) for
+     * EXCHANGE_LIFETIME: the datagram's bytes only. coap's own cache entry (the datagram plus its
+     * sender, the response stream and the request, about 7 KB) is dropped once the answer is out.
+     */
+    private readonly answers = new Map<string, { datagram: Buffer; expires: number }>();
+    private answersTimer: NodeJS.Timeout | undefined;
     private closed = false;
 
     private constructor(
@@ -485,7 +492,11 @@ export class CoapEndpoint extends EventEmitter {
 
     static open(options: CoapEndpointOptions & CoapEndpointTuning, handler: RequestHandler): Promise<CoapEndpoint> {
         const type = options.type ?? 'udp4';
-        const sock = dgram.createSocket({ type });
+        // A larger receive buffer rides out a pause (a full garbage collection on a big heap) without
+        // the kernel dropping datagrams; Linux caps it at net.core.rmem_max.
+        const sock = dgram.createSocket(
+            options.receiveBufferBytes === undefined ? { type } : { type, recvBufferSize: options.receiveBufferBytes },
+        );
         return new Promise((resolve, reject) => {
             const onError = (err: Error): void => {
                 sock.close();
@@ -813,7 +824,7 @@ export class CoapEndpoint extends EventEmitter {
         const exchangeKey = `${exchange}${packet.token.toString('hex')}`;
         if (packet.confirmable) {
             const lru = serverInternals(this.server)._lru;
-            const cached = lru.peek(exchangeKey) ?? lru.peek(exchange);
+            const cached = this.answers.get(exchangeKey)?.datagram ?? lru.peek(exchangeKey) ?? lru.peek(exchange);
             if (cached !== undefined) {
                 this.sendRaw(cached, rinfo);
                 return;
@@ -946,6 +957,7 @@ export class CoapEndpoint extends EventEmitter {
             const stands = observation !== undefined && !observation.closed && isSuccess(reply.code);
             if (stands) res.setOption('Observe', uint(this.nextObserveSeq()));
             res.end(body);
+            this.keepAnswer(meta.exchangeKey);
             if (stands) observation.establish();
             else observation?.close();
         };
@@ -980,6 +992,29 @@ export class CoapEndpoint extends EventEmitter {
         } catch {
             // the response could not be sent (socket closed); nothing more to do
         }
+    }
+
+    /** Moves a piggy-backed answer from coap's cache into ours (a separate CON response stays with coap, which retransmits it). */
+    private keepAnswer(key: string): void {
+        const lru = serverInternals(this.server)._lru;
+        const datagram = lru.peek(key);
+        if (datagram === undefined) return;
+        this.answers.set(key, { datagram: Buffer.from(datagram), expires: Date.now() + EXCHANGE_LIFETIME_MS });
+        lru.delete(key);
+        if (this.answersTimer || this.closed) return;
+        this.answersTimer = setInterval(() => {
+            const now = Date.now();
+            // Entries are in the order they were made, so the expired ones come first.
+            for (const [k, a] of this.answers) {
+                if (a.expires > now) break;
+                this.answers.delete(k);
+            }
+            if (this.answers.size === 0) {
+                clearInterval(this.answersTimer);
+                this.answersTimer = undefined;
+            }
+        }, 10_000);
+        this.answersTimer.unref();
     }
 
     // ----------------------------------------------------------------------------- Block2
@@ -1224,6 +1259,9 @@ export class CoapEndpoint extends EventEmitter {
         this.closed = true;
         if (this.sweepTimer) clearInterval(this.sweepTimer);
         this.sweepTimer = undefined;
+        if (this.answersTimer) clearInterval(this.answersTimer);
+        this.answersTimer = undefined;
+        this.answers.clear();
         this.uploads.clear();
         this.block2.clear();
         this.inProgress.clear();

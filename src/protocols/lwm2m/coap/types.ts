@@ -102,6 +102,8 @@ export interface CoapEndpointOptions {
     maxUploads?: number;
     /** Default time to wait for a response (default 30 s). */
     requestTimeoutMs?: number;
+    /** The socket's receive buffer (SO_RCVBUF), bytes; default the system's. */
+    receiveBufferBytes?: number;
 }
 
 /** Counters a node can show and a test can check. */
