@@ -17,7 +17,7 @@ const HOST = '127.0.0.1';
 const PORT = 1880;
 const TAB_ID = 'derlink-demo-tab';
 
-function firstRunFlows(env: DemoEnvironment): { flows: object[]; credentials: Record<string, { password: string }> } {
+function firstRunFlows(env: DemoEnvironment): { flows: object[]; credentials: Record<string, Record<string, string>> } {
     const { nodes, credentials } = env.demoConfigNodes();
     const accounts = env.accounts.map((a) => `- \`${a.jid}\`, password \`${a.password}\``).join('\n');
     const tab = {

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
-import { collect, type Msg, node } from '../support/node-flows';
+import { loadWithHelpers, type Msg, node } from '../support/node-flows';
 import { waitFor } from '../support/xmpp';
 
 const NODES = ['lwm2m-server', 'lwm2m-events', 'lwm2m-request', 'lwm2m-bootstrap', 'lwm2m-device', 'spmp-rules'].map(
@@ -60,32 +60,14 @@ interface Flow {
 }
 
 async function load(nodes: Msg[], core: unknown[] = []): Promise<Flow> {
-    const flow: Msg[] = [
-        { id: 'f1', type: 'tab', label: 'lwm2m' },
-        ...nodes.map((n) => ({ z: 'f1', ...n })),
-        { id: 'catcher', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-        { id: 'caught', z: 'f1', type: 'helper' },
-    ];
-    const wired = new Set(nodes.flatMap((n) => ((n.wires as string[][] | undefined) ?? []).flat()));
-    for (const id of wired) if (!nodes.some((n) => n.id === id)) flow.push({ id, z: 'f1', type: 'helper' });
-    await helper.load([...NODES, ...core], flow as Parameters<typeof helper.load>[1]);
-    const received = new Map<string, Msg[]>();
-    for (const n of flow) if (n.type === 'helper') received.set(String(n.id), collect(String(n.id)));
+    const out = await loadWithHelpers([...NODES, ...core], nodes);
     const warnings = new Map<string, string[]>();
     for (const n of nodes) {
         const warned: string[] = [];
         warnings.set(String(n.id), warned);
         node(String(n.id)).on('call:warn', (c) => warned.push(String(c.args[0])));
     }
-    return {
-        caught: received.get('caught') ?? [],
-        warnings,
-        out: (id) => {
-            const got = received.get(id);
-            if (!got) throw new Error(`${id} is not a helper`);
-            return got;
-        },
-    };
+    return { caught: out('caught'), warnings, out };
 }
 
 /** Sends msg into a node and waits for one message on `out`, or throws what the Catch node got. */

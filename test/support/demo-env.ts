@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * The demo environment of `npm start` and the editor e2e test: a private Prosody on localhost
  * with a self-signed certificate (as a home server often has), fixed demo accounts, and the
@@ -70,9 +71,46 @@ export interface DemoEnvironment {
     accounts: DemoAccount[];
     /** True when Prosody runs on DEMO_PORTS, so the examples' account nodes reach it. */
     fixedPorts: boolean;
-    /** The config nodes of every demo account, and their credentials for flows_cred.json. */
-    demoConfigNodes(): { nodes: DemoConfigNode[]; credentials: Record<string, { password: string }> };
+    /**
+     * The config nodes of every demo account and a ZigBee coordinator (no radio: set its port to use
+     * it), with their credentials for flows_cred.json.
+     */
+    demoConfigNodes(): {
+        nodes: Array<DemoConfigNode | DemoCoordinatorNode>;
+        credentials: Record<string, Record<string, string>>;
+    };
     stop(): Promise<void>;
+}
+
+/** The demo's zigbee-coordinator config node: a network of its own, no port set (so no radio opens). */
+export interface DemoCoordinatorNode {
+    id: 'zigbee-demo-coordinator';
+    type: 'zigbee-coordinator';
+    name: string;
+    serialPath: '';
+    adapterType: 'auto';
+    baudRate: '';
+    rtscts: false;
+    channel: string;
+    panId: string;
+    extendedPanId: '';
+    meters: '';
+}
+
+export function demoCoordinatorNode(): DemoCoordinatorNode {
+    return {
+        id: 'zigbee-demo-coordinator',
+        type: 'zigbee-coordinator',
+        name: 'ZigBee coordinator (demo: set the port and the meter)',
+        serialPath: '',
+        adapterType: 'auto',
+        baudRate: '',
+        rtscts: false,
+        channel: '11',
+        panId: '0x1a62',
+        extendedPanId: '',
+        meters: '',
+    };
 }
 
 export function demoNodeId(user: string): string {
@@ -176,9 +214,15 @@ export async function startDemoEnvironment(options: {
         accounts,
         fixedPorts: prosody.port === DEMO_PORTS.c2s && prosody.directTlsPort === DEMO_PORTS.direct,
         demoConfigNodes() {
-            const nodes = accounts.map((a) => demoConfigNode(a.user, prosody.host, prosody.port));
-            const credentials: Record<string, { password: string }> = {};
+            const nodes: Array<DemoConfigNode | DemoCoordinatorNode> = accounts.map((a) =>
+                demoConfigNode(a.user, prosody.host, prosody.port),
+            );
+            const credentials: Record<string, Record<string, string>> = {};
             for (const a of accounts) credentials[a.nodeId] = { password: a.password };
+            // A network key of its own for each demo directory (the coordinator opens no radio until a port is set).
+            const coordinator = demoCoordinatorNode();
+            nodes.push(coordinator);
+            credentials[coordinator.id] = { networkKey: randomBytes(16).toString('hex') };
             return { nodes, credentials };
         },
         async stop() {

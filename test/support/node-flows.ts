@@ -55,3 +55,30 @@ export function collect(id: string): Msg[] {
     node(id).on('input', (m) => got.push(m));
     return got;
 }
+
+/**
+ * Loads `nodes` on one tab with a Catch node wired to helper `caught`, and a helper node for every
+ * wire that names no node of the flow; returns the messages each helper received, by id.
+ */
+export async function loadWithHelpers(
+    modules: unknown[],
+    nodes: Msg[],
+    credentials: Record<string, unknown> = {},
+): Promise<(id: string) => Msg[]> {
+    const flow: Msg[] = [
+        { id: 'f1', type: 'tab', label: 'test' },
+        ...nodes.map((n) => ({ z: 'f1', ...n })),
+        { id: 'catcher', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'caught', z: 'f1', type: 'helper' },
+    ];
+    const wired = new Set(nodes.flatMap((n) => ((n.wires as string[][] | undefined) ?? []).flat()));
+    for (const id of wired) if (!nodes.some((n) => n.id === id)) flow.push({ id, z: 'f1', type: 'helper' });
+    await helper.load(modules as never, flow as Parameters<typeof helper.load>[1], credentials as never);
+    const received = new Map<string, Msg[]>();
+    for (const n of flow) if (n.type === 'helper') received.set(String(n.id), collect(String(n.id)));
+    return (id) => {
+        const got = received.get(id);
+        if (!got) throw new Error(`${id} is not a helper node of the flow`);
+        return got;
+    };
+}
