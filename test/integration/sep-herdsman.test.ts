@@ -70,10 +70,19 @@ let dir = '';
 const warnings: string[] = [];
 const herdsmanErrors: string[] = [];
 const herdsmanOptionLogs: string[] = [];
+/** The coordinator's logger; herdsman's own lines come through it too (prefixed `herdsman <namespace>:`). */
 const logger = {
     info: () => undefined,
-    warn: (m: string) => warnings.push(m),
-    error: (m: string) => warnings.push(m),
+    debug: (m: string) => {
+        if (m.startsWith('herdsman ') && m.includes('options')) herdsmanOptionLogs.push(m);
+    },
+    warn: (m: string) => {
+        if (!m.startsWith('herdsman ')) warnings.push(m);
+    },
+    error: (m: string) => {
+        if (m.startsWith('herdsman ')) herdsmanErrors.push(m);
+        else warnings.push(m);
+    },
 };
 const NETWORK_KEY = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf0, 0x0f];
 
@@ -523,7 +532,7 @@ describe('herdsman coordinator, transport and guard', () => {
     test('ReadOnlyViolation is what herdsman callers see', (t) => {
         t.diagnostic(`herdsman error log: ${JSON.stringify(herdsmanErrors)}`);
         // the only errors herdsman logged come from stopping the Controller whose start was refused above
-        for (const e of herdsmanErrors) assert.match(e, /^Failed to (stop Touchlink|disable join on stop)/);
+        for (const e of herdsmanErrors) assert.match(e, /^herdsman zh:controller: Failed to (stop Touchlink|disable join on stop)/);
         const v = new ReadOnlyViolation('sendZdo', 'meter x', 'Bind_req', 'not a read');
         assert.equal(classifyError(v).kind, 'other');
         assert.match(v.message, /read-only guard blocked Bind_req to meter x \(sendZdo\): not a read/);

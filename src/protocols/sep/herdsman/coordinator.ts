@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Controller } from 'zigbee-herdsman';
+import { Controller, setLogger } from 'zigbee-herdsman';
 import { Adapter } from 'zigbee-herdsman/dist/adapter';
 import type { TransportState } from '../transport';
 import { type GuardCounters, type GuardLogger, normalizeIeee, ReadOnlyGuard } from './guard';
@@ -162,6 +162,19 @@ export class ZigbeeCoordinator extends EventEmitter<CoordinatorEvents> {
         this.stopped = false;
         this.attempt = 0;
         mkdirSync(this.options.dataDir, { recursive: true });
+        // herdsman logs through one logger per process (it prints the network key as HIDDEN): send it
+        // to ours, so its lines land in Node-RED's log rather than on the console.
+        if (this.options.logger) {
+            const log = this.options.logger;
+            const text = (m: string | (() => string), ns: string) =>
+                `herdsman ${ns}: ${typeof m === 'function' ? m() : m}`;
+            setLogger({
+                debug: (m, ns) => log.debug?.(text(m, ns)),
+                info: (m, ns) => log.debug?.(text(m, ns)),
+                warning: (m, ns) => log.warn(text(m, ns)),
+                error: (m, ns) => log.error(text(m, ns)),
+            });
+        }
         return await this.connect();
     }
 
