@@ -532,7 +532,8 @@ describe('herdsman coordinator, transport and guard', () => {
     test('ReadOnlyViolation is what herdsman callers see', (t) => {
         t.diagnostic(`herdsman error log: ${JSON.stringify(herdsmanErrors)}`);
         // the only errors herdsman logged come from stopping the Controller whose start was refused above
-        for (const e of herdsmanErrors) assert.match(e, /^herdsman zh:controller: Failed to (stop Touchlink|disable join on stop)/);
+        for (const e of herdsmanErrors)
+            assert.match(e, /^herdsman zh:controller: Failed to (stop Touchlink|disable join on stop)/);
         const v = new ReadOnlyViolation('sendZdo', 'meter x', 'Bind_req', 'not a read');
         assert.equal(classifyError(v).kind, 'other');
         assert.match(v.message, /read-only guard blocked Bind_req to meter x \(sendZdo\): not a read/);
