@@ -184,7 +184,7 @@ export = (RED: NodeAPI): void => {
             },
         );
 
-        this.on('input', (msg: Msg, send, done) => {
+        this.on('input', (msg: Msg, _send, done) => {
             const run = async () => {
                 const d = device ?? (await starting);
                 const changed: string[] = [];
@@ -217,10 +217,7 @@ export = (RED: NodeAPI): void => {
                 }
             };
             run().then(
-                () => {
-                    void send;
-                    done();
-                },
+                () => done(),
                 (err: unknown) => done(withCode(err)),
             );
         });

@@ -1,5 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import type { Lwm2mResult, NotificationEvent, RegistrationInfo, SendEvent } from '../protocols/lwm2m';
+import {
+    formatPath,
+    type Lwm2mResult,
+    type NotificationEvent,
+    type RegistrationInfo,
+    type SendEvent,
+} from '../protocols/lwm2m';
 import { configFailed } from '../shared/account-user';
 import { NodeError } from '../shared/errors';
 import { endpointList, endpointMatches, pathList } from '../shared/lwm2m-config';
@@ -141,10 +147,7 @@ export = (RED: NodeAPI): void => {
                         times: Object.fromEntries(
                             s.entries
                                 .filter((e) => e.time !== undefined)
-                                .map((e) => [
-                                    `/${[e.path.objectId, e.path.instanceId, e.path.resourceId, e.path.resourceInstanceId].filter((x) => x !== undefined).join('/')}`,
-                                    new Date((e.time as number) * 1000),
-                                ]),
+                                .map((e) => [formatPath(e.path), new Date((e.time as number) * 1000)]),
                         ),
                     },
                 } as NodeMessage);

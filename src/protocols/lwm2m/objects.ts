@@ -47,6 +47,23 @@ function obj(
 }
 
 /** The built-in object definitions by object ID. */
+/** The resources 3316 Voltage and 3317 Current share row for row in the registry (IPSO sensor template). */
+const IPSO_SENSOR_ROWS: readonly Row[] = [
+    [5700, 'Sensor Value', 'R', 'S', 'M', 'float'],
+    [5701, 'Sensor Units', 'R', 'S', 'O', 'string'],
+    [5601, 'Min Measured Value', 'R', 'S', 'O', 'float'],
+    [5602, 'Max Measured Value', 'R', 'S', 'O', 'float'],
+    [5603, 'Min Range Value', 'R', 'S', 'O', 'float'],
+    [5604, 'Max Range Value', 'R', 'S', 'O', 'float'],
+    [5605, 'Reset Min and Max Measured Values', 'E', 'S', 'O', 'none'],
+    [5821, 'Current Calibration', 'RW', 'S', 'O', 'float'],
+    [5750, 'Application Type', 'RW', 'S', 'O', 'string'],
+    [5518, 'Timestamp', 'R', 'S', 'O', 'time'],
+    [6050, 'Fractional Timestamp', 'R', 'S', 'O', 'float', '0..1', 's'],
+    [6042, 'Measurement Quality Indicator', 'R', 'S', 'O', 'integer', '0..23'],
+    [6049, 'Measurement Quality Level', 'R', 'S', 'O', 'integer', '0..100'],
+];
+
 export const OBJECTS: ReadonlyMap<number, ObjectDefinition> = new Map(
     [
         // urn:oma:lwm2m:oma:0:1.2 (LWM2M Security), LwM2M 1.1
@@ -157,36 +174,8 @@ export const OBJECTS: ReadonlyMap<number, ObjectDefinition> = new Map(
             [6050, 'Fractional Timestamp', 'R', 'S', 'O', 'float', '0..1', 's'],
         ]),
         // urn:oma:lwm2m:ext:3316:1.1 (Voltage), LwM2M 1.0
-        obj(3316, 'Voltage', 'urn:oma:lwm2m:ext:3316:1.1', '1.1', '1.0', 'M', 'O', [
-            [5700, 'Sensor Value', 'R', 'S', 'M', 'float'],
-            [5701, 'Sensor Units', 'R', 'S', 'O', 'string'],
-            [5601, 'Min Measured Value', 'R', 'S', 'O', 'float'],
-            [5602, 'Max Measured Value', 'R', 'S', 'O', 'float'],
-            [5603, 'Min Range Value', 'R', 'S', 'O', 'float'],
-            [5604, 'Max Range Value', 'R', 'S', 'O', 'float'],
-            [5605, 'Reset Min and Max Measured Values', 'E', 'S', 'O', 'none'],
-            [5821, 'Current Calibration', 'RW', 'S', 'O', 'float'],
-            [5750, 'Application Type', 'RW', 'S', 'O', 'string'],
-            [5518, 'Timestamp', 'R', 'S', 'O', 'time'],
-            [6050, 'Fractional Timestamp', 'R', 'S', 'O', 'float', '0..1', 's'],
-            [6042, 'Measurement Quality Indicator', 'R', 'S', 'O', 'integer', '0..23'],
-            [6049, 'Measurement Quality Level', 'R', 'S', 'O', 'integer', '0..100'],
-        ]),
+        obj(3316, 'Voltage', 'urn:oma:lwm2m:ext:3316:1.1', '1.1', '1.0', 'M', 'O', IPSO_SENSOR_ROWS),
         // urn:oma:lwm2m:ext:3317:1.1 (Current), LwM2M 1.0
-        obj(3317, 'Current', 'urn:oma:lwm2m:ext:3317:1.1', '1.1', '1.0', 'M', 'O', [
-            [5700, 'Sensor Value', 'R', 'S', 'M', 'float'],
-            [5701, 'Sensor Units', 'R', 'S', 'O', 'string'],
-            [5601, 'Min Measured Value', 'R', 'S', 'O', 'float'],
-            [5602, 'Max Measured Value', 'R', 'S', 'O', 'float'],
-            [5603, 'Min Range Value', 'R', 'S', 'O', 'float'],
-            [5604, 'Max Range Value', 'R', 'S', 'O', 'float'],
-            [5605, 'Reset Min and Max Measured Values', 'E', 'S', 'O', 'none'],
-            [5821, 'Current Calibration', 'RW', 'S', 'O', 'float'],
-            [5750, 'Application Type', 'RW', 'S', 'O', 'string'],
-            [5518, 'Timestamp', 'R', 'S', 'O', 'time'],
-            [6050, 'Fractional Timestamp', 'R', 'S', 'O', 'float', '0..1', 's'],
-            [6042, 'Measurement Quality Indicator', 'R', 'S', 'O', 'integer', '0..23'],
-            [6049, 'Measurement Quality Level', 'R', 'S', 'O', 'integer', '0..100'],
-        ]),
+        obj(3317, 'Current', 'urn:oma:lwm2m:ext:3317:1.1', '1.1', '1.0', 'M', 'O', IPSO_SENSOR_ROWS),
     ].map((o) => [o.id, o]),
 );

@@ -390,7 +390,7 @@ export class Lwm2mServer extends EventEmitter {
             }
             if (rest.length > 0) return reply('4.04');
             if (req.method === 'POST') return this.#update(second, req);
-            if (req.method === 'DELETE') return this.#deregister(second, req);
+            if (req.method === 'DELETE') return this.#deregister(second);
             return reply('4.05', 'Update is POST, De-register is DELETE /rd/{id}');
         }
         if (first === 'dp' && second === undefined) {
@@ -544,10 +544,9 @@ export class Lwm2mServer extends EventEmitter {
         return reply('2.04');
     }
 
-    #deregister(id: string, req: CoapRequest): CoapReply {
+    #deregister(id: string): CoapReply {
         const reg = LOCATION_ID.test(id) ? this.#byId.get(id) : undefined;
         if (!reg) return reply('4.04');
-        void req;
         this.#drop(reg, 'deregistered');
         return reply('2.02');
     }
