@@ -93,6 +93,7 @@ function printSummary(env: DemoEnvironment, red: NodeRedInstance, seeded: boolea
               : '  Your flows in .demo/node-red were kept as they are.',
         '  Try: menu > Import > Examples > @derlink/node-red (choose "Import copy" if asked).',
         '  LwM2M examples run their own server on coap://127.0.0.1:5683 and bootstrap server on udp 5783.',
+        '  The Green Button example serves https://127.0.0.1:8443/espi/1_1/resource once you add an account to its server node.',
         `  Data: ${path.relative(process.cwd(), DEMO_DIR) || DEMO_DIR} (delete it to start afresh)`,
         '',
         'Press Ctrl-C to stop.',
