@@ -213,6 +213,17 @@ export class History {
         const snap = this.#store?.load();
         this.createdAt = snap?.createdAt ?? Math.floor(this.#now() / 1000) * 1000;
         this.#updatedAt = this.createdAt;
+        try {
+            this.#restore(snap);
+        } catch (err) {
+            throw new EspiError('STORE', `The Green Button history is damaged: ${(err as Error).message}`, {
+                cause: err,
+            });
+        }
+        if (!snap && this.#store) this.#dirty = true;
+    }
+
+    #restore(snap: HistorySnapshot | undefined): void {
         for (const s of snap?.series ?? []) {
             const series = this.#makeSeries(s.id, s.key, s.title, s.spec, s.createdAt);
             series.typeUpdatedAt = s.typeUpdatedAt;
@@ -224,7 +235,6 @@ export class History {
             const last = series.ring.latest();
             if (last && last.time > this.#updatedAt) this.#updatedAt = last.time;
         }
-        if (!snap && this.#store) this.#dirty = true;
     }
 
     #makeSeries(id: string, key: string, title: string, spec: SeriesSpec, createdAt: number): Series {
@@ -270,23 +280,23 @@ export class History {
             throw new EspiError('BAD_INPUT', `Reading time ${String(reading.time)} is not a valid time`);
         if (typeof reading.value !== 'number' || !Number.isFinite(reading.value))
             throw new EspiError('BAD_INPUT', `Reading value ${String(reading.value)} is not a finite number`);
-        let series = this.#series.get(key);
-        if (!series) {
-            const title = spec.title ?? key;
-            series = this.#makeSeries(String(this.#series.size + 1), key, title, spec, Math.floor(reading.time));
-        } else if (spec.unit !== series.spec.unit || spec.resolution !== series.spec.resolution) {
-            const derived = deriveReadingType(spec);
-            if (!sameFields(derived.fields, series.derived.fields)) series.typeUpdatedAt = Math.floor(reading.time);
-            series.derived = derived;
-            series.spec = spec;
-        }
-        const last = series.ring.latest();
         const time = Math.floor(reading.time / 1000) * 1000; // TimeType is whole seconds
+        let series = this.#series.get(key);
+        const last = series?.ring.latest();
         if (last && time < last.time)
             throw new EspiError(
                 'BAD_INPUT',
                 `Reading at ${new Date(reading.time).toISOString()} is older than the latest one of "${key}" (${new Date(last.time).toISOString()})`,
             );
+        if (!series) {
+            const title = spec.title ?? key;
+            series = this.#makeSeries(String(this.#series.size + 1), key, title, spec, Math.floor(reading.time));
+        } else if (spec.unit !== series.spec.unit || spec.resolution !== series.spec.resolution) {
+            const derived = deriveReadingType(spec);
+            if (!sameFields(derived.fields, series.derived.fields)) series.typeUpdatedAt = time;
+            series.derived = derived;
+            series.spec = spec;
+        }
         const base = reading.value * 10 ** series.derived.unit.exponent;
         series.ring.push({ time, value: base, ...(reading.quality === undefined ? {} : { quality: reading.quality }) });
         if (time > this.#updatedAt) this.#updatedAt = time;

@@ -122,8 +122,11 @@ export function localTimeParameters(zone: string, year = new Date().getUTCFullYe
 export function localDayStart(zone: string, ms: number): number {
     const off = offsetAt(zone, ms) * 1000;
     const localMidnight = Math.floor((ms + off) / 86_400_000) * 86_400_000;
-    // The offset at midnight can differ from the one at `ms` on a transition day.
-    return localMidnight - offsetAt(zone, localMidnight - off) * 1000;
+    // The offset at midnight can differ from the one at `ms` on a transition day; where local midnight happens
+    // twice (a transition back at 01:00), the day starts at the first one.
+    const a = localMidnight - offsetAt(zone, localMidnight - off) * 1000;
+    const b = localMidnight - offsetAt(zone, a - 1000) * 1000;
+    return b < a && b + offsetAt(zone, b) * 1000 === localMidnight ? b : a;
 }
 
 /** Eight upper-case hex digits, as espi.xsd `HexBinary32` is written. */

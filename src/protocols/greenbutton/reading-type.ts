@@ -77,7 +77,7 @@ function code<T extends Record<string, number>>(table: T, v: keyof T | number | 
             throw new EspiError('BAD_INPUT', `${what} ${v} is not a UInt16`);
         return v;
     }
-    const c = table[v];
+    const c = Object.hasOwn(table, v) ? table[v] : undefined;
     if (c === undefined)
         throw new EspiError('BAD_INPUT', `${what} "${String(v)}" is not one of ${Object.keys(table).join(', ')}`);
     return c;

@@ -62,6 +62,15 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d
 const INTEGER = /^\d{1,9}$/;
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** True when the calendar date of an RFC 3339 string exists (Date.parse rolls 2025-02-30 over to March). */
+function realDate(v: string): boolean {
+    const [y, mo, d] = v.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const [h, mi, sec] = v.slice(11, 19).split(':').map(Number) as [number, number, number];
+    return (
+        mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate() && h < 24 && mi < 60 && sec < 60
+    );
+}
+
 export class QueryError extends Error {
     readonly code = 'BAD_QUERY';
 }
@@ -87,7 +96,9 @@ export function parseQuery(search: string): EspiQuery {
         if (seen.has(name)) throw new QueryError(`${name} is given more than once`);
         seen.add(name);
         if (name in DATES) {
-            const t = DATE_TIME.test(value) ? Date.parse(value) : Number.NaN;
+            // A "+" of an offset sent unescaped arrives as a space (form encoding); take it back.
+            const v = /^[^ ]+ \d{2}:\d{2}$/.test(value) ? value.replace(' ', '+') : value;
+            const t = DATE_TIME.test(v) && realDate(v) ? Date.parse(v) : Number.NaN;
             if (!Number.isFinite(t))
                 throw new QueryError(`${name}=${value} is not an RFC 3339 date-time such as 2025-01-01T00:00:00Z`);
             q[DATES[name as keyof typeof DATES]] = t;
@@ -119,7 +130,6 @@ export function queryWindow(q: EspiQuery): Window | undefined {
 
 const ATOM = `${ATOM_MEDIA_TYPE};charset=UTF-8`;
 const TEXT = 'text/plain;charset=UTF-8';
-const XML = 'application/xml;charset=UTF-8';
 
 function text(status: number, body: string, extra: Record<string, string> = {}): EspiResponse {
     return { status, headers: { 'Content-Type': TEXT, ...extra }, body: `${body}\n` };
@@ -246,7 +256,7 @@ export class GreenButtonService {
         switch (head) {
             case 'ReadServiceStatus':
                 if (rest.length) break;
-                return { status: 200, headers: { 'Content-Type': XML }, body: serviceStatusDocument(this.#online()) };
+                return { status: 200, headers: { 'Content-Type': ATOM }, body: serviceStatusDocument(this.#online()) };
             case 'ReadingType': {
                 if (rest.length === 0)
                     return this.#feed(

@@ -1,0 +1,155 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import {
+    ATOM_MEDIA_TYPE,
+    type BlockGrouping,
+    batchEntries,
+    entryDocument,
+    feed,
+    type GatewayInfo,
+    History,
+    Hrefs,
+    intervalBlockEntries,
+    render,
+    type Series,
+    type Skipped,
+    unitRow,
+} from '../protocols/greenbutton';
+import { configFailed } from '../shared/account-user';
+import { NodeError } from '../shared/errors';
+import { gatewayInfo, grouping, messageReadings } from '../shared/greenbutton-config';
+import { numberField } from '../shared/xmpp-config';
+
+interface GreenButtonOutConfig extends NodeDef {
+    output?: string;
+    keep?: string | number;
+    grouping?: string;
+    unit?: string;
+    baseUrl?: string;
+    subscriptionId?: string;
+    usagePointId?: string;
+    title?: string;
+    timezone?: string;
+}
+
+type Form = 'feed' | 'blocks' | 'entry';
+const FORMS: readonly Form[] = ['feed', 'blocks', 'entry'];
+const ALL = { from: 0, to: Number.MAX_SAFE_INTEGER };
+const CONTENT_TYPE = `${ATOM_MEDIA_TYPE};charset=UTF-8`;
+
+function seriesInfo(s: Series) {
+    return {
+        id: s.id,
+        key: s.key,
+        title: s.title,
+        uom: s.derived.fields.uom,
+        powerOfTenMultiplier: s.derived.fields.powerOfTenMultiplier,
+        readings: s.ring.length,
+    };
+}
+
+/** The documents of one message: one for feed and blocks, one per series for entry. */
+function documents(
+    form: Form,
+    info: GatewayInfo,
+    history: History,
+    group: BlockGrouping,
+): { xml: string; series: Series[] }[] {
+    const h = new Hrefs(info);
+    const list = history.list().filter((s) => s.ring.length > 0);
+    if (form === 'feed') {
+        const head = {
+            self: h.batch,
+            type: 'espi-feed/Subscription',
+            title: 'Green Button Subscription Feed',
+            updated: history.updatedAt,
+        };
+        return [{ xml: render(feed(head, batchEntries(info, h, history, group, ALL))), series: list }];
+    }
+    if (form === 'blocks') {
+        const self = list.length === 1 ? h.intervalBlocks((list[0] as Series).id) : h.meterReadings;
+        const head = { self, type: 'espi-feed/IntervalBlock', title: 'IntervalBlock', updated: history.updatedAt };
+        const entries = function* () {
+            for (const s of list) yield* intervalBlockEntries(info, h, s, group, ALL);
+        };
+        return [{ xml: render(feed(head, entries())), series: list }];
+    }
+    return list.map((s) => {
+        let last = '';
+        for (const e of intervalBlockEntries(info, h, s, group, ALL)) last = e;
+        return { xml: entryDocument(last), series: [s] };
+    });
+}
+
+export = (RED: NodeAPI): void => {
+    function GreenButtonOut(this: Node, config: GreenButtonOutConfig): void {
+        RED.nodes.createNode(this, config);
+        let info: GatewayInfo;
+        let form: Form;
+        let keep: number;
+        let group: BlockGrouping;
+        let unit: string;
+        let rolling: History;
+        try {
+            form = (config.output || 'feed') as Form;
+            if (!FORMS.includes(form))
+                throw new NodeError('CONFIG', `Output "${config.output}" must be feed, blocks or entry`);
+            keep = numberField(config.keep, 1, 1, 100_000, 'Keep', true);
+            group = grouping(config.grouping);
+            unit = config.unit?.trim() || 'kW';
+            if (!unitRow(unit)) throw new NodeError('CONFIG', `Unit "${unit}" has no ESPI unit code`);
+            info = gatewayInfo(config, 'https://gateway.local');
+            rolling = new History({ capacity: keep });
+        } catch (err) {
+            configFailed(this, err, RED._('greenbutton-out.status.config-error'));
+            return;
+        }
+        this.on('input', (msg, send, done) => {
+            try {
+                const parsed = messageReadings(msg, unit);
+                // An array is a batch written on its own; other messages join the last `keep` readings per series.
+                let history = rolling;
+                if (Array.isArray(msg.payload)) {
+                    const per = new Map<string, number>();
+                    for (const r of parsed.readings) per.set(r.key, (per.get(r.key) ?? 0) + 1);
+                    history = new History({ capacity: Math.max(1, ...per.values()) });
+                }
+                for (const r of parsed.readings) history.add(r.key, r.spec, r);
+                const skipped: Skipped[] = parsed.skipped;
+                if (parsed.readings.length === 0) {
+                    this.status({
+                        fill: 'yellow',
+                        shape: 'ring',
+                        text: RED._('greenbutton-out.status.skipped', { reason: skipped[0]?.reason ?? '–' }),
+                    });
+                    done();
+                    return;
+                }
+                const docs = documents(form, info, history, group);
+                let bytes = 0;
+                const out: NodeMessage[] = docs.map((d) => {
+                    bytes += Buffer.byteLength(d.xml);
+                    return {
+                        ...msg,
+                        payload: d.xml,
+                        headers: { ...((msg as { headers?: object }).headers ?? {}), 'Content-Type': CONTENT_TYPE },
+                        espi: { form, series: d.series.map(seriesInfo), skipped },
+                    } as NodeMessage;
+                });
+                this.status({
+                    fill: 'green',
+                    shape: 'dot',
+                    text: RED._('greenbutton-out.status.written', { readings: parsed.readings.length, bytes }),
+                });
+                if (out.length === 1) send(out[0] as NodeMessage);
+                else send([out]);
+                done();
+            } catch (err) {
+                done(err as Error);
+            }
+        });
+    }
+    RED.nodes.registerType(
+        'greenbutton-out',
+        GreenButtonOut as unknown as Parameters<typeof RED.nodes.registerType>[1],
+    );
+};
