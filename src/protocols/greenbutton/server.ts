@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { render } from './atom';
 import type { GreenButtonService } from './service';
 
 export interface BasicUser {
@@ -221,7 +222,8 @@ export function espiHandler(opts: HandlerOptions): (req: http.IncomingMessage, r
             return;
         }
         if (typeof r.body === 'string' || method === 'HEAD') {
-            const body = typeof r.body === 'string' ? r.body : '';
+            // HEAD answers with the Content-Length its GET would have (RFC 9110 §9.3.2), so the chunks are joined.
+            const body = typeof r.body === 'string' ? r.body : render(r.body);
             const bytes = send(res, r.status, r.headers, body);
             finish(r.status, bytes, auth.user);
             return;
@@ -281,9 +283,18 @@ export class GreenButtonServer {
         server.on('tlsClientError', () => {
             // A failed handshake is the client's problem; the socket is already closed.
         });
-        server.on('clientError', (_err, socket) => {
-            if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-            else socket.destroy();
+        server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+            if (err.code === 'ECONNRESET' || !socket.writable) {
+                socket.destroy();
+                return;
+            }
+            const status =
+                err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+                    ? '408 Request Timeout'
+                    : err.code === 'HPE_HEADER_OVERFLOW'
+                      ? '431 Request Header Fields Too Large'
+                      : '400 Bad Request';
+            socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         });
         this.#server = server;
         await new Promise<void>((resolve, reject) => {
