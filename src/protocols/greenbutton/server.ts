@@ -7,7 +7,6 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { render } from './atom';
 import type { GreenButtonService } from './service';
 
 export interface BasicUser {
@@ -221,11 +220,18 @@ export function espiHandler(opts: HandlerOptions): (req: http.IncomingMessage, r
             finish(500, bytes, auth.user);
             return;
         }
-        if (typeof r.body === 'string' || method === 'HEAD') {
-            // HEAD answers with the Content-Length its GET would have (RFC 9110 §9.3.2), so the chunks are joined.
-            const body = typeof r.body === 'string' ? r.body : render(r.body);
-            const bytes = send(res, r.status, r.headers, body);
+        if (typeof r.body === 'string') {
+            const bytes = send(res, r.status, r.headers, r.body);
             finish(r.status, bytes, auth.user);
+            return;
+        }
+        if (method === 'HEAD') {
+            // HEAD answers with the Content-Length its GET would have (RFC 9110 §9.3.2): counted, not built.
+            let length = 0;
+            for (const c of r.body) length += Buffer.byteLength(c);
+            res.writeHead(r.status, { ...r.headers, 'Content-Length': String(length), 'Cache-Control': 'no-store' });
+            res.end();
+            finish(r.status, 0, auth.user);
             return;
         }
         res.writeHead(r.status, { ...r.headers, 'Cache-Control': 'no-store' });

@@ -89,6 +89,7 @@ const INTS = { 'max-results': 'maxResults', 'start-index': 'startIndex', depth: 
  */
 export function parseQuery(search: string): EspiQuery {
     const q: EspiQuery = {};
+    if (search === '' || search === '?') return q;
     const params = new URLSearchParams(search.startsWith('?') ? search.slice(1) : search);
     const seen = new Set<string>();
     for (const [name, value] of params) {
