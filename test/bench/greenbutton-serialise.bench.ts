@@ -34,14 +34,14 @@
  * Knobs (environment): BENCH_ROUNDS (21), DERLINK_GB_CODE (dist or src).
  */
 import { fork } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { XMLValidator } from 'fast-xml-parser';
 import * as sourceGreenButton from '../../src/protocols/greenbutton';
+import { createRng } from '../../src/protocols/sep/simulator';
 import { type BenchRow, collector, row } from './lib';
+import { shippedCores } from './shipped';
 
 type GreenButton = typeof import('../../src/protocols/greenbutton');
 
@@ -58,51 +58,14 @@ const MB = 1024 * 1024;
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Every .ts under src/protocols/<dir>, as paths relative to src. */
-function sources(dirs: readonly string[]): string[] {
-    return dirs.flatMap((d) =>
-        (readdirSync(path.join(ROOT, 'src', 'protocols', d), { recursive: true }) as string[])
-            .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-            .map((f) => path.join('protocols', d, f)),
-    );
-}
-
-/**
- * The Green Button core as shipped (dist/, tsc output) unless DERLINK_GB_CODE=src or one of the sources it is made
- * of is newer than its compiled file: then src through tsx.
- */
+/** The Green Button core as shipped (dist/) unless DERLINK_GB_CODE=src or dist is older than a source. */
 function loadGreenButton(): { gb: GreenButton; code: string } {
-    if ((process.env.DERLINK_GB_CODE ?? 'dist') === 'dist') {
-        let stale: string | undefined;
-        try {
-            stale = sources(['greenbutton', 'xml', 'sep']).find(
-                (f) =>
-                    statSync(path.join(ROOT, 'src', f)).mtimeMs >
-                    statSync(path.join(ROOT, 'dist', f.replace(/\.ts$/, '.js'))).mtimeMs,
-            );
-        } catch {
-            stale = 'its compiled files (missing)';
-        }
-        if (!stale) {
-            const built = path.join(ROOT, 'dist', 'protocols', 'greenbutton', 'index.js');
-            return { gb: createRequire(__filename)(built) as GreenButton, code: 'dist' };
-        }
-        if (process.argv[2] !== WORKER_FLAG)
-            console.error(`  dist is older than src/${stale} (npm run build): measuring src through tsx`);
-    }
-    return { gb: sourceGreenButton, code: 'src via tsx' };
-}
-
-/** A seedable PRNG (mulberry32), floats in [0, 1). */
-function rng(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-        s = (s + 0x6d2b79f5) >>> 0;
-        let t = s;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const { cores, code } = shippedCores(
+        { greenbutton: sourceGreenButton },
+        ['greenbutton', 'xml', 'sep'],
+        process.argv[2] === WORKER_FLAG,
+    );
+    return { gb: cores.greenbutton as GreenButton, code };
 }
 
 /** A household's energy per 15 minutes in Wh at a local hour of a day of the year. */
@@ -142,7 +105,7 @@ function fixture(): Fixture {
         resolution: 1,
         title: 'Energy delivered per 15 minutes',
     } as const;
-    const random = rng(SEED);
+    const random = createRng(SEED);
     const objects: Fixture['objects'] = [];
     let totalWh = 0;
     for (let i = 0; i < READINGS; i++) {

@@ -34,9 +34,7 @@
  * Knobs (environment): DERLINK_GB_CONNECTIONS (32), DERLINK_GB_DURATION_MS (15000), DERLINK_GB_WARMUP_MS (2000),
  * DERLINK_GB_RATE (2000; 0 skips the open loop), DERLINK_GB_OPEN_MS (10000), DERLINK_GB_CODE (dist or src).
  */
-import { readdirSync, statSync } from 'node:fs';
 import https from 'node:https';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
@@ -46,6 +44,7 @@ import * as sourceSep from '../../src/protocols/sep';
 import { CommandChild } from './command-child';
 import type { FromLoad, LoadReport, LoadSpec, ToLoad } from './greenbutton-load';
 import { type BenchRow, row } from './lib';
+import { shippedCores } from './shipped';
 
 type GreenButton = typeof import('../../src/protocols/greenbutton');
 type Sep = typeof import('../../src/protocols/sep');
@@ -68,41 +67,14 @@ const PATH = '/espi/1_1/resource/Subscription/1/UsagePoint/1/MeterReading/1/Inte
 const USER = { user: 'bench', password: 'correct horse battery staple' };
 const AUTHORIZATION = `Basic ${Buffer.from(`${USER.user}:${USER.password}`).toString('base64')}`;
 
-const ROOT = path.resolve(__dirname, '..', '..');
-
-/** Every .ts under src/protocols/<dir>, as paths relative to src. */
-function sources(dirs: readonly string[]): string[] {
-    return dirs.flatMap((d) =>
-        (readdirSync(path.join(ROOT, 'src', 'protocols', d), { recursive: true }) as string[])
-            .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-            .map((f) => path.join('protocols', d, f)),
-    );
-}
-
 /** The Green Button and sep cores as shipped (dist/) unless DERLINK_GB_CODE=src or dist is older than a source. */
 function loadCode(): { gb: GreenButton; sep: Sep; code: string } {
-    if ((process.env.DERLINK_GB_CODE ?? 'dist') === 'dist') {
-        let stale: string | undefined;
-        try {
-            stale = sources(['greenbutton', 'xml', 'sep']).find(
-                (f) =>
-                    statSync(path.join(ROOT, 'src', f)).mtimeMs >
-                    statSync(path.join(ROOT, 'dist', f.replace(/\.ts$/, '.js'))).mtimeMs,
-            );
-        } catch {
-            stale = 'its compiled files (missing)';
-        }
-        if (!stale) {
-            const load = createRequire(__filename);
-            return {
-                gb: load(path.join(ROOT, 'dist', 'protocols', 'greenbutton', 'index.js')) as GreenButton,
-                sep: load(path.join(ROOT, 'dist', 'protocols', 'sep', 'index.js')) as Sep,
-                code: 'dist',
-            };
-        }
-        console.error(`  dist is older than src/${stale} (npm run build): measuring src through tsx`);
-    }
-    return { gb: sourceGreenButton, sep: sourceSep, code: 'src via tsx' };
+    const { cores, code } = shippedCores({ greenbutton: sourceGreenButton, sep: sourceSep }, [
+        'greenbutton',
+        'xml',
+        'sep',
+    ]);
+    return { gb: cores.greenbutton as GreenButton, sep: cores.sep as Sep, code };
 }
 
 const GC_KINDS: Record<number, string> = {

@@ -101,6 +101,29 @@ describe('GreenButtonService routing', () => {
         assert.equal((batch.text.match(/<espi:IntervalBlock>/g) ?? []).length, 3);
     });
 
+    it('serves the current value from a cache that each new reading renews', () => {
+        const { history } = fixtureHistory();
+        const svc = fixtureService(history);
+        const first = svc.handle('GET', `/espi/1_1/resource/${BLOCKS}`, '');
+        assert.equal(typeof first.body, 'string', 'a current-state document is built once, whole');
+        assert.equal(
+            svc.handle('GET', `/espi/1_1/resource/${BLOCKS}`, ''),
+            first,
+            'the same answer while nothing changed',
+        );
+        const later = T0 + 1600 * 60_000;
+        history.add(
+            'demand',
+            { unit: 'kW', resolution: 0.001, title: 'Instantaneous demand' },
+            { time: later, value: 4.2 },
+        );
+        const second = get(svc, BLOCKS);
+        assert.deepEqual(values(second.text), [4200], 'the new reading, not the cached one');
+        assert.ok(second.text.includes(`<espi:start>${later / 1000}</espi:start>`));
+        const batch = get(svc, 'Batch/Subscription/1');
+        assert.ok(batch.text.includes('<espi:value>4200</espi:value>'), 'every current document is renewed');
+    });
+
     it('answers a window with the readings in [min, max)', () => {
         const r = get(service(), BLOCKS, '?published-min=2025-06-01T13:20:00Z&published-max=2025-06-01T14:20:00Z');
         assert.equal(r.status, 200);

@@ -199,6 +199,7 @@ export class History {
     #dirty = false;
     #now: () => number;
     #updatedAt: number;
+    #version = 0;
 
     constructor(opts: HistoryOptions) {
         if (!Number.isInteger(opts.capacity) || opts.capacity < 1 || opts.capacity > MAX_CAPACITY)
@@ -265,6 +266,11 @@ export class History {
         return this.#series.get(key);
     }
 
+    /** Counts changes: any document built from the history is stale once this moves. */
+    get version(): number {
+        return this.#version;
+    }
+
     /** The newest reading time over all series (the feed's `updated`). */
     get updatedAt(): number {
         return this.#updatedAt;
@@ -300,6 +306,7 @@ export class History {
         const base = reading.value * 10 ** series.derived.unit.exponent;
         series.ring.push({ time, value: base, ...(reading.quality === undefined ? {} : { quality: reading.quality }) });
         if (time > this.#updatedAt) this.#updatedAt = time;
+        this.#version++;
         this.#markDirty();
         return series;
     }

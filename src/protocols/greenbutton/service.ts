@@ -18,6 +18,7 @@ import {
     localTimeEntry,
     meterReadingEntry,
     readingTypeEntry,
+    render,
     serviceStatusDocument,
     summaryEntry,
     usagePointEntry,
@@ -130,6 +131,8 @@ export function queryWindow(q: EspiQuery): Window | undefined {
 }
 
 const ATOM = `${ATOM_MEDIA_TYPE};charset=UTF-8`;
+/** Current-state documents kept between two changes of the history. */
+const CACHE_ENTRIES = 64;
 const TEXT = 'text/plain;charset=UTF-8';
 
 function text(status: number, body: string, extra: Record<string, string> = {}): EspiResponse {
@@ -157,6 +160,8 @@ export class GreenButtonService {
     readonly emptyResult: EmptyResult;
     readonly maxEntries: number;
     readonly #online: () => boolean;
+    #cache = new Map<string, EspiResponse>();
+    #cacheVersion = -1;
 
     constructor(opts: ServiceOptions) {
         this.info = opts.info;
@@ -200,7 +205,22 @@ export class GreenButtonService {
         } catch (err) {
             return text(400, `bad request: ${(err as Error).message}`);
         }
-        return this.#route(segs, q, path + search, accept);
+        if (queryWindow(q) !== undefined || segs[0] === 'ReadServiceStatus')
+            return this.#route(segs, q, path + search, accept);
+        // Without a time window every document shows the current state: built once per change of the history
+        // (every poll), then served as it is. A dashboard asking every second costs one build per 7 s poll.
+        if (this.#cacheVersion !== this.history.version) {
+            this.#cache.clear();
+            this.#cacheVersion = this.history.version;
+        }
+        const key = `${path}${search}`;
+        const hit = this.#cache.get(key);
+        if (hit) return hit;
+        const r = this.#route(segs, q, path + search, accept);
+        if (r.status !== 200) return r;
+        const whole: EspiResponse = { ...r, body: typeof r.body === 'string' ? r.body : render(r.body) };
+        if (this.#cache.size < CACHE_ENTRIES) this.#cache.set(key, whole);
+        return whole;
     }
 
     #notFound(what: string): EspiResponse {
