@@ -134,9 +134,8 @@ export function* feed(head: FeedHead, entries: Iterable<string>): Generator<stri
 
 /** Joins a chunked document. */
 export function render(chunks: Iterable<string>): string {
-    let out = '';
-    for (const c of chunks) out += c;
-    return out;
+    // One join makes one flat string; `+=` would keep every piece alive in a rope until the end.
+    return Array.from(chunks).join('');
 }
 
 const el = (name: string, value: string | number) => `<espi:${name}>${value}</espi:${name}>`;
@@ -257,16 +256,19 @@ export function* blocks(
 
 export function intervalBlockContent(s: Series, b: Block): string {
     const exp = s.derived.exponent;
-    const d = s.derived.fields.intervalLength;
-    let body = `<espi:IntervalBlock><espi:interval>${el('duration', b.duration)}${el('start', b.start)}</espi:interval>`;
+    const open = `<espi:timePeriod>${el('duration', s.derived.fields.intervalLength)}<espi:start>`;
+    const parts = [
+        `<espi:IntervalBlock><espi:interval>${el('duration', b.duration)}${el('start', b.start)}</espi:interval>`,
+    ];
     for (const r of b.readings) {
         const q =
             r.quality === undefined ? '' : `<espi:ReadingQuality>${el('quality', r.quality)}</espi:ReadingQuality>`;
-        body +=
-            `<espi:IntervalReading>${q}<espi:timePeriod>${el('duration', d)}${el('start', r.time / 1000)}` +
-            `</espi:timePeriod>${el('value', toInt48(r.value, exp))}</espi:IntervalReading>`;
+        parts.push(
+            `<espi:IntervalReading>${q}${open}${r.time / 1000}</espi:start></espi:timePeriod><espi:value>${toInt48(r.value, exp)}</espi:value></espi:IntervalReading>`,
+        );
     }
-    return `${body}</espi:IntervalBlock>`;
+    parts.push('</espi:IntervalBlock>');
+    return parts.join('');
 }
 
 export function intervalBlockEntry(h: Hrefs, s: Series, b: Block): string {
