@@ -325,6 +325,24 @@ interface ParsedIntervalBlock {
 const blocksOf = (e: CityssmEntry) => e.content.IntervalBlock as ParsedIntervalBlock[];
 const readingTypeOf = (e: CityssmEntry | undefined) => e?.content.ReadingType as ParsedReadingType | undefined;
 
+describe('render', () => {
+    it('joins chunks of any size and script exactly as string concatenation does', () => {
+        const chunks = [
+            '<a>',
+            'Ærøskøbing €',
+            '€'.repeat(40_000),
+            '😀 and a lone ascii tail',
+            '',
+            'x'.repeat(200_000),
+            '</a>',
+        ];
+        const out = render(chunks);
+        assert.equal(out, chunks.join(''));
+        assert.equal(render([]), '');
+        assert.equal(render(['😀']), '😀');
+    });
+});
+
 describe('round trip through @cityssm/green-button-parser', () => {
     const toPairs = (list: FixtureReading[]) => list.map((r) => [r.time / 1000, r.base]);
 
