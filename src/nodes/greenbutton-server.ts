@@ -265,6 +265,7 @@ export = (RED: NodeAPI): void => {
                 start();
             }
         } catch (err) {
+            running.delete(this.id);
             configFailed(this, err, RED._('greenbutton-server.status.config-error'));
             return;
         }
