@@ -348,6 +348,7 @@ describe('greenbutton-server and greenbutton-out', () => {
         );
         const info = await helper.request().get('/derlink/greenbutton-server/nouser/info').expect(200);
         assert.equal((info.body as { serving: boolean; users: number }).serving, false);
+        await helper.request().get('/derlink/greenbutton-server/nopass/info').expect(404);
         const cases: Array<[string, RegExp]> = [
             ['nopass', /User "display" has no password/],
             ['badbase', /not an absolute URL/],
