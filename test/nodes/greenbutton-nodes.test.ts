@@ -339,8 +339,9 @@ describe('greenbutton-server and greenbutton-out', () => {
                 { id: 'badbase', type: 'greenbutton-out', baseUrl: 'gateway.local/', wires: [[]] },
                 { id: 'badzone', type: 'greenbutton-out', timezone: 'Mars/Olympus', wires: [[]] },
                 { id: 'redmount', type: 'greenbutton-server', serveOn: 'nodered', persist: false, wires: [[]] },
+                { id: 'notls', type: 'greenbutton-server', tlsMode: 'config', port, persist: false, wires: [[]] },
             ],
-            { nopass: { user1: 'display' }, redmount: USERS },
+            { nopass: { user1: 'display' }, redmount: USERS, notls: USERS },
         );
         await assert.rejects(
             get(port, '/espi/1_1/resource/ReadServiceStatus', 'display:x'),
@@ -348,12 +349,13 @@ describe('greenbutton-server and greenbutton-out', () => {
         );
         const info = await helper.request().get('/derlink/greenbutton-server/nouser/info').expect(200);
         assert.equal((info.body as { serving: boolean; users: number }).serving, false);
-        await helper.request().get('/derlink/greenbutton-server/nopass/info').expect(404);
+        await helper.request().get('/derlink/greenbutton-server/notls/info').expect(404);
         const cases: Array<[string, RegExp]> = [
             ['nopass', /User "display" has no password/],
             ['badbase', /not an absolute URL/],
             ['badzone', /Mars\/Olympus/],
             ['redmount', /base URL/],
+            ['notls', /TLS configuration gives no certificate/],
         ];
         for (const [id, text] of cases) {
             const before = out('caught').length;
