@@ -490,3 +490,50 @@ window.DERlinkEditor = (function () {
     E.lwm2mEndpointButton = endpointButton;
     E.lwm2mPathTree = pathTree;
 })(window.DERlinkEditor);
+
+/**
+ * Green Button additions (greenbutton-out and greenbutton-server): the validators of the settings both
+ * nodes share, checked as src/shared/greenbutton-config.ts checks them at run time. Messages come from
+ * each node's catalog: <type>.errors.id, .base-url and .timezone.
+ */
+(function (E) {
+    /** Subscription and UsagePoint ids, which go into the resource URIs. */
+    var ESPI_ID = /^[A-Za-z0-9_-]{1,64}$/;
+    /** An absolute URL of one of `protocols`, with no user, query, fragment or trailing slash. */
+    function isBaseUrl(text, protocols) {
+        var s = String(text || '').trim();
+        try {
+            var u = new URL(s);
+            return protocols.indexOf(u.protocol) !== -1 && !u.search && !u.hash && !u.username && !u.password &&
+                s.slice(-1) !== '/' && s.indexOf('?') === -1 && s.indexOf('#') === -1;
+        } catch (err) {
+            return false;
+        }
+    }
+    function message(opt, ns, key, subs) {
+        return opt ? RED._(ns + 'errors.' + key, subs) : false;
+    }
+    /** Blank (the default 1), or 1 to 64 letters, digits, _ or - (errors.id). */
+    function espiId(ns) {
+        return function (v, opt) {
+            return E.blank(v) || ESPI_ID.test(String(v).trim()) || message(opt, ns, 'id');
+        };
+    }
+    /** Blank (the Node-RED host's zone), or an IANA time zone the browser knows (errors.timezone). */
+    function timeZone(ns) {
+        return function (v, opt) {
+            if (E.blank(v)) { return true; }
+            var s = String(v).trim();
+            try {
+                Intl.DateTimeFormat(undefined, { timeZone: s });
+                return true;
+            } catch (err) {
+                return message(opt, ns, 'timezone', { zone: s });
+            }
+        };
+    }
+
+    E.isBaseUrl = isBaseUrl;
+    E.espiId = espiId;
+    E.timeZone = timeZone;
+})(window.DERlinkEditor);

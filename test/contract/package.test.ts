@@ -102,6 +102,7 @@ function registeredTypes(html: string, file: string): Map<string, Definition> {
         jQuery: anything(),
         document: anything(),
         console,
+        URL, // a browser global the editors use, which a bare vm context lacks
     });
     // As in the browser, `window` is the global object, and the editor runs the file's
     // <script src="resources/..."> before its inline scripts.
@@ -352,6 +353,23 @@ describe('editor definitions', () => {
             check('iec61850-client', 'reference', 'HP1LD/MMXN1.Watt[mx]'),
             key('iec61850-client', 'reference'),
         );
+        for (const type of ['greenbutton-out', 'greenbutton-server']) {
+            assert.equal(check(type, 'subscriptionId', ''), true);
+            assert.equal(check(type, 'subscriptionId', 'sub_1-A'), true);
+            assert.equal(check(type, 'usagePointId', 'a/b'), key(type, 'id'));
+            assert.equal(check(type, 'timezone', ''), true);
+            assert.equal(check(type, 'timezone', 'Europe/Oslo'), true);
+            assert.equal(check(type, 'timezone', 'Mars/Olympus'), key(type, 'timezone'));
+        }
+        assert.equal(check('greenbutton-out', 'baseUrl', 'https://gw.local:8443'), true);
+        assert.equal(check('greenbutton-out', 'baseUrl', 'https://gw.local/'), key('greenbutton-out', 'base-url'));
+        assert.equal(check('greenbutton-out', 'baseUrl', 'ftp://gw.local'), key('greenbutton-out', 'base-url'));
+        assert.equal(check('greenbutton-server', 'baseUrl', ''), true);
+        assert.equal(
+            check('greenbutton-server', 'baseUrl', '', { serveOn: 'nodered' }),
+            key('greenbutton-server', 'base-url-required'),
+        );
+        assert.equal(check('greenbutton-server', 'baseUrl', 'https://gw.local:1880/gb', { serveOn: 'nodered' }), true);
     });
 
     test('no reserved property names in defaults or credentials', () => {
