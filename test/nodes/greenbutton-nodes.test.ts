@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import net from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
 import request from 'supertest';
 import { parseWithCityssm, validateEspi } from '../support/espi';
 import { loadWithHelpers, type Msg, node } from '../support/node-flows';
+import { freePort } from '../support/prosody';
 import { waitFor } from '../support/xmpp';
 
 /** Node-RED's httpNode app as the nodes see it (the test helper does not serve it; supertest drives it). */
@@ -43,17 +43,6 @@ afterEach(async () => {
 });
 
 const load = (nodes: Msg[], credentials: Record<string, unknown> = {}) => loadWithHelpers(NODES, nodes, credentials);
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address() as net.AddressInfo;
-            s.close(() => resolve(port));
-        });
-    });
-}
 
 interface Got {
     status: number;

@@ -7,11 +7,11 @@
  * operations, the editor's admin routes, and bad input and configuration as errors with codes.
  */
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
+import { freeUdpPort as freePort } from '../support/libcoap';
 import { loadWithHelpers, type Msg, node } from '../support/node-flows';
 import { waitFor } from '../support/xmpp';
 
@@ -30,14 +30,6 @@ after(async () => {
 afterEach(async () => {
     await helper.unload();
 });
-
-async function freePort(): Promise<number> {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    const { port } = s.address();
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-}
 
 /** The charger: voltage and current per port, SPMP port status and one smart-load rule. */
 const chargerObjects = {

@@ -1,7 +1,7 @@
 /** Helpers for the Green Button tests: ESPI 4.0 schema validation with xmllint, and a third-party parser. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -16,31 +16,11 @@ import {
     type ServiceOptions,
 } from '../../src/protocols/greenbutton';
 import { ensureDebianPackages } from './debian';
+import { requireSharedDir } from './shared';
 
-/**
- * The ESPI schema folder (espi.xsd, atom.xsd, catalog.xml) in ../shared: DERLINK_SHARED, next to the repository,
- * or next to the repository a CI clone was made from. Throws when none is there: these tests must not be skipped.
- */
+/** The ESPI schema folder (espi.xsd, atom.xsd, catalog.xml) in ../shared; a missing one fails the tests, never skips them. */
 export function espiDir(): string {
-    const repo = path.join(__dirname, '../..');
-    const candidates = [process.env.DERLINK_SHARED, path.join(repo, '../shared')];
-    try {
-        const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], {
-            cwd: repo,
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'ignore'],
-        }).trim();
-        if (origin.startsWith('/')) candidates.push(path.join(origin, '../shared'));
-    } catch {
-        // not a clone
-    }
-    for (const c of candidates) {
-        if (c && existsSync(path.join(c, 'espi', 'espi.xsd'))) return path.join(c, 'espi');
-    }
-    throw new Error(
-        `The ESPI schemas (espi/espi.xsd) were not found in ${candidates.filter(Boolean).join(', ')}; ` +
-            'set DERLINK_SHARED to the shared folder that holds espi/',
-    );
+    return requireSharedDir('espi', 'espi.xsd');
 }
 
 let checked = false;
