@@ -16,7 +16,8 @@ import {
 } from '../protocols/greenbutton';
 import { configFailed } from '../shared/account-user';
 import { NodeError } from '../shared/errors';
-import { gatewayInfo, grouping, messageReadings } from '../shared/greenbutton-config';
+import { gatewayInfo, grouping } from '../shared/greenbutton-config';
+import { readingsFromMessage } from '../shared/greenbutton-msg';
 import { numberField } from '../shared/xmpp-config';
 
 interface GreenButtonOutConfig extends NodeDef {
@@ -105,7 +106,7 @@ export = (RED: NodeAPI): void => {
         }
         this.on('input', (msg, send, done) => {
             try {
-                const parsed = messageReadings(msg, unit);
+                const parsed = readingsFromMessage(msg, { unit });
                 // An array is a batch written on its own; other messages join the last `keep` readings per series.
                 let history = rolling;
                 if (Array.isArray(msg.payload)) {

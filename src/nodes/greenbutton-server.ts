@@ -16,7 +16,8 @@ import {
 } from '../protocols/greenbutton';
 import { configFailed } from '../shared/account-user';
 import { NodeError } from '../shared/errors';
-import { checkBaseUrl, gatewayInfo, grouping, messageReadings } from '../shared/greenbutton-config';
+import { checkBaseUrl, gatewayInfo, grouping } from '../shared/greenbutton-config';
+import { readingsFromMessage } from '../shared/greenbutton-msg';
 import { numberField } from '../shared/xmpp-config';
 
 interface GreenButtonServerConfig extends NodeDef {
@@ -272,7 +273,7 @@ export = (RED: NodeAPI): void => {
 
         this.on('input', (msg, _send, done) => {
             try {
-                const parsed = messageReadings(msg);
+                const parsed = readingsFromMessage(msg);
                 for (const r of parsed.readings) history.add(r.key, r.spec, r);
                 showSoon();
                 done();

@@ -2,14 +2,7 @@
  * Editor settings shared by greenbutton-out and greenbutton-server, checked the same way the editor checks them,
  * into the core's GatewayInfo.
  */
-import {
-    type BlockGrouping,
-    type GatewayInfo,
-    localTimeParameters,
-    type ParsedReadings,
-    readingsFromMessage,
-    SERVICE_KIND,
-} from '../protocols/greenbutton';
+import { type BlockGrouping, type GatewayInfo, localTimeParameters, SERVICE_KIND } from '../protocols/greenbutton';
 import { NodeError } from './errors';
 
 export interface GatewayConfig {
@@ -77,9 +70,4 @@ export function grouping(v: string | undefined): BlockGrouping {
     if (!(GROUPINGS as readonly string[]).includes(v))
         throw new NodeError('CONFIG', `Blocks "${v}" must be one of ${GROUPINGS.join(', ')}`);
     return v as BlockGrouping;
-}
-
-/** Readings of a message; core errors keep their code (BAD_INPUT). */
-export function messageReadings(msg: object, unit?: string): ParsedReadings {
-    return readingsFromMessage(msg as Parameters<typeof readingsFromMessage>[0], unit ? { unit } : {});
 }

@@ -3,7 +3,7 @@
  * from generateSelfSigned, Basic authentication with one user, the ESPI router with one-reading blocks) answering
  * `GET .../Subscription/1/UsagePoint/1/MeterReading/1/IntervalBlock` without time parameters, the current value: an
  * Atom feed of one IntervalBlock entry with the latest demand reading. Its history is fed by a sep Poller reading a
- * MeterSimulator every 7 s on the real clock (onRecord → readingsFromMessage({ sep: record }) → history.add), in
+ * MeterSimulator every 7 s on the real clock (onRecord → readingsFromSepRecord(record) → history.add), in
  * this process, beside the server.
  *
  * The client is a load generator in a process of its own (greenbutton-load.ts): `DERLINK_GB_CONNECTIONS` (32)
@@ -167,7 +167,7 @@ export default async function bench(): Promise<BenchRow[]> {
         onRecord: (record) => {
             records.push({ record, at: Date.now() });
             try {
-                for (const r of gb.readingsFromMessage({ sep: record }).readings)
+                for (const r of gb.readingsFromSepRecord(record).readings)
                     history.add(r.key, r.spec, {
                         time: r.time,
                         value: r.value,

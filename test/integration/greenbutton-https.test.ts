@@ -1,7 +1,7 @@
 /**
  * The Green Button HTTPS server end to end, with real clients. A GreenButtonServer listens on 127.0.0.1 with a
  * certificate from generateSelfSigned; its history is fed by a real sep Poller reading a MeterSimulator on the real
- * clock (onRecord → readingsFromMessage({ sep: record }) → history.add), as the sep-meter → greenbutton flow does.
+ * clock (onRecord → readingsFromSepRecord(record) → history.add), as the sep-meter → greenbutton flow does.
  *
  * curl (Debian) is the third-party HTTPS client, always with --cacert (never -k) so TLS verification is real, and
  * -u for Basic authentication. Node's https and tls stand in for the keep-alive client, the slow-loris clients and a
@@ -36,7 +36,7 @@ import {
     generateSelfSigned,
     History,
     localTimeParameters,
-    readingsFromMessage,
+    readingsFromSepRecord,
 } from '../../src/protocols/greenbutton';
 import {
     MeterSimulator,
@@ -291,7 +291,7 @@ before(async () => {
         statsEverySlots: 0,
         onRecord: (record) => {
             records.push(record);
-            const parsed = readingsFromMessage({ sep: record });
+            const parsed = readingsFromSepRecord(record);
             for (const r of parsed.readings)
                 history.add(r.key, r.spec, {
                     time: r.time,

@@ -18,13 +18,12 @@ import {
     MAX_CAPACITY,
     offsetAt,
     parseTime,
-    qualityCode,
     ReadingRing,
-    readingsFromMessage,
     toInt48,
     unitRow,
     uuidV5Url,
 } from '../../src/protocols/greenbutton';
+import { qualityCode, readingsFromMessage } from '../../src/shared/greenbutton-msg';
 import { espiRefused } from '../support/espi';
 
 /** The bit fields of espi.xsd DstRuleType. */
