@@ -2,14 +2,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import {
     ATOM_MEDIA_TYPE,
     type BlockGrouping,
-    batchEntries,
-    entryDocument,
-    feed,
+    type DocumentForm,
     type GatewayInfo,
     History,
-    Hrefs,
-    intervalBlockEntries,
-    render,
+    historyDocuments,
     type Series,
     type Skipped,
     unitRow,
@@ -32,9 +28,7 @@ interface GreenButtonOutConfig extends NodeDef {
     timezone?: string;
 }
 
-type Form = 'feed' | 'blocks' | 'entry';
-const FORMS: readonly Form[] = ['feed', 'blocks', 'entry'];
-const ALL = { from: 0, to: Number.MAX_SAFE_INTEGER };
+const FORMS: readonly DocumentForm[] = ['feed', 'blocks', 'entry'];
 const CONTENT_TYPE = `${ATOM_MEDIA_TYPE};charset=UTF-8`;
 
 function seriesInfo(s: Series) {
@@ -48,50 +42,17 @@ function seriesInfo(s: Series) {
     };
 }
 
-/** The documents of one message: one for feed and blocks, one per series for entry. */
-function documents(
-    form: Form,
-    info: GatewayInfo,
-    history: History,
-    group: BlockGrouping,
-): { xml: string; series: Series[] }[] {
-    const h = new Hrefs(info);
-    const list = history.list().filter((s) => s.ring.length > 0);
-    if (form === 'feed') {
-        const head = {
-            self: h.batch,
-            type: 'espi-feed/Subscription',
-            title: 'Green Button Subscription Feed',
-            updated: history.updatedAt,
-        };
-        return [{ xml: render(feed(head, batchEntries(info, h, history, group, ALL))), series: list }];
-    }
-    if (form === 'blocks') {
-        const self = list.length === 1 ? h.intervalBlocks((list[0] as Series).id) : h.meterReadings;
-        const head = { self, type: 'espi-feed/IntervalBlock', title: 'IntervalBlock', updated: history.updatedAt };
-        const entries = function* () {
-            for (const s of list) yield* intervalBlockEntries(info, h, s, group, ALL);
-        };
-        return [{ xml: render(feed(head, entries())), series: list }];
-    }
-    return list.map((s) => {
-        let last = '';
-        for (const e of intervalBlockEntries(info, h, s, group, ALL)) last = e;
-        return { xml: entryDocument(last), series: [s] };
-    });
-}
-
 export = (RED: NodeAPI): void => {
     function GreenButtonOut(this: Node, config: GreenButtonOutConfig): void {
         RED.nodes.createNode(this, config);
         let info: GatewayInfo;
-        let form: Form;
+        let form: DocumentForm;
         let keep: number;
         let group: BlockGrouping;
         let unit: string;
         let rolling: History;
         try {
-            form = (config.output || 'feed') as Form;
+            form = (config.output || 'feed') as DocumentForm;
             if (!FORMS.includes(form))
                 throw new NodeError('CONFIG', `Output "${config.output}" must be feed, blocks or entry`);
             keep = numberField(config.keep, 1, 1, 100_000, 'Keep', true);
@@ -125,7 +86,7 @@ export = (RED: NodeAPI): void => {
                     done();
                     return;
                 }
-                const docs = documents(form, info, history, group);
+                const docs = historyDocuments(form, info, history, group);
                 let bytes = 0;
                 const out: NodeMessage[] = docs.map((d) => {
                     bytes += Buffer.byteLength(d.xml);

@@ -397,3 +397,44 @@ export function* batchEntries(
     }
     if (summary) yield summary;
 }
+
+/** Every reading of the history. */
+export const ALL_READINGS: Window = { from: 0, to: Number.MAX_SAFE_INTEGER };
+
+/** The title of a subscription feed (Batch/Subscription), as GBA samples name it. */
+export const SUBSCRIPTION_FEED_TITLE = 'Green Button Subscription Feed';
+
+/** What a history can be written as, whole: the subscription feed, a feed of IntervalBlocks, or one entry per series. */
+export type DocumentForm = 'feed' | 'blocks' | 'entry';
+
+/**
+ * The whole history as documents (what greenbutton-out writes): one subscription feed, one IntervalBlock feed, or,
+ * for `entry`, one entry document per series holding its latest block. Series without readings are left out.
+ */
+export function historyDocuments(
+    form: DocumentForm,
+    info: GatewayInfo,
+    history: History,
+    grouping: BlockGrouping,
+): { xml: string; series: Series[] }[] {
+    const h = new Hrefs(info);
+    const list = history.list().filter((s) => s.ring.length > 0);
+    const updated = history.updatedAt;
+    if (form === 'feed') {
+        const head = { self: h.batch, type: 'espi-feed/Subscription', title: SUBSCRIPTION_FEED_TITLE, updated };
+        return [{ xml: render(feed(head, batchEntries(info, h, history, grouping, ALL_READINGS))), series: list }];
+    }
+    if (form === 'blocks') {
+        const self = list.length === 1 ? h.intervalBlocks((list[0] as Series).id) : h.meterReadings;
+        const entries = function* () {
+            for (const s of list) yield* intervalBlockEntries(info, h, s, grouping, ALL_READINGS);
+        };
+        const head = { self, type: 'espi-feed/IntervalBlock', title: 'IntervalBlock', updated };
+        return [{ xml: render(feed(head, entries())), series: list }];
+    }
+    return list.map((s) => {
+        let last = '';
+        for (const e of intervalBlockEntries(info, h, s, grouping, ALL_READINGS)) last = e;
+        return { xml: entryDocument(last), series: [s] };
+    });
+}

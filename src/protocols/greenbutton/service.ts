@@ -19,6 +19,7 @@ import {
     meterReadingEntry,
     readingTypeEntry,
     render,
+    SUBSCRIPTION_FEED_TITLE,
     serviceStatusDocument,
     summaryEntry,
     usagePointEntry,
@@ -311,7 +312,7 @@ export class GreenButtonService {
                 return this.#feed(
                     self,
                     'espi-feed/Subscription',
-                    'Green Button Subscription Feed',
+                    SUBSCRIPTION_FEED_TITLE,
                     batchEntries(info, h, history, this.grouping, window),
                     q,
                 );
