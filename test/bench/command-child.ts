@@ -78,6 +78,23 @@ export class CommandChild<To, From extends { event: string }> {
     kill(): void {
         if (!this.#exited) this.#child.kill('SIGKILL');
     }
+
+    /**
+     * While the benchmark runs, Ctrl-C or a SIGTERM also kills the child and ends the benchmark (130 or 143);
+     * call the function returned to stop that.
+     */
+    killOnSignal(): () => void {
+        const onSignal = (signal: NodeJS.Signals) => {
+            this.kill();
+            process.exit(signal === 'SIGINT' ? 130 : 143);
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+        return () => {
+            process.off('SIGTERM', onSignal);
+            process.off('SIGINT', onSignal);
+        };
+    }
 }
 
 /**

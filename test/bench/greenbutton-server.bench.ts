@@ -188,12 +188,7 @@ export default async function bench(): Promise<BenchRow[]> {
     });
     let bare: { server: https.Server; port: number } | undefined;
     const gen = new CommandChild<ToLoad, FromLoad>('load generator', path.join(__dirname, 'greenbutton-load.ts'));
-    const onSignal = (signal: NodeJS.Signals) => {
-        gen.kill();
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    const stopKillOnSignal = gen.killOnSignal();
     try {
         const { port } = await server.listen();
         console.error(
@@ -445,8 +440,7 @@ export default async function bench(): Promise<BenchRow[]> {
         );
         return rows;
     } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        stopKillOnSignal();
         poller.stop();
         await gen.stop({ cmd: 'close' }, 'closed', 10_000);
         await server.close();

@@ -316,12 +316,7 @@ async function runSize(n: number, gc: () => void, mod: ServerModule, code: strin
     const gen = new Generator();
     let server: Lwm2mServer | undefined;
     let bare: { port: number; close: () => Promise<void> } | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
-        gen.kill();
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    const stopKillOnSignal = gen.killOnSignal();
     try {
         const ready = await gen.ask({ cmd: 'setup', n, perAddress: PER_ADDRESS }, 'ready', 120_000).catch((err) => {
             const limit = openFilesLimit(gen.pid ?? 'self');
@@ -536,8 +531,7 @@ async function runSize(n: number, gc: () => void, mod: ServerModule, code: strin
         );
         return rows;
     } finally {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        stopKillOnSignal();
         await bare?.close();
         await server?.close();
         await gen.stop({ cmd: 'close' }, 'closed', 30_000);
