@@ -4,7 +4,11 @@
  * output forms; input and configuration errors with their codes for Catch nodes.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import helper from 'node-red-node-test-helper';
 import request from 'supertest';
@@ -354,5 +358,93 @@ describe('greenbutton-server and greenbutton-out', () => {
             assert.equal(e.code, 'CONFIG', `${id}: ${e.message}`);
             assert.match(String(e.message), text, id);
         }
+    });
+
+    test('keeps its certificate and history in the user directory across restarts; a damaged history is set aside', {
+        timeout: 30_000,
+    }, async () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'gb-userdir-'));
+        helper.settings({ userDir: dir });
+        try {
+            const port = await freePort();
+            const flow = [
+                { id: 'keep', type: 'greenbutton-server', port, host: '127.0.0.1', history: 100, wires: [[]] },
+            ];
+            const info = async () =>
+                (await helper.request().get('/derlink/greenbutton-server/keep/info').expect(200)).body as {
+                    fingerprint256: string;
+                    serving: boolean;
+                };
+            const path1 = '/espi/1_1/resource/Subscription/1/UsagePoint/1/MeterReading/1/IntervalBlock';
+            const t = Date.parse('2025-06-01T12:00:07Z');
+            await load(flow, { keep: USERS });
+            const first = await info();
+            node('keep').receive({ payload: 1.25, unit: 'kW', timestamp: t });
+            await helper.unload(); // close writes the history
+            const history = path.join(dir, 'derlink-greenbutton-keep.json');
+            const tls = path.join(dir, 'derlink-greenbutton-keep-tls.json');
+            assert.ok(existsSync(history), 'the history file');
+            assert.equal(statSync(tls).mode & 0o777, 0o600, 'the key file is private');
+
+            await load(flow, { keep: USERS });
+            const again = await info();
+            assert.equal(again.fingerprint256, first.fingerprint256, 'the same certificate after a restart');
+            let got: Got | undefined;
+            for (let i = 0; i < 50 && got?.status !== 200; i++) {
+                got = await get(port, path1, 'display:kitchen-2025').catch(() => undefined);
+                if (got?.status !== 200) await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.deepEqual(values(got?.body ?? ''), [1250], 'the reading survived the restart');
+            await helper.unload();
+
+            writeFileSync(history, '{"version":1,"series":[{"id":"1"');
+            await load(flow, { keep: USERS });
+            let fresh: Got | undefined;
+            for (let i = 0; i < 50 && fresh?.status !== 404; i++) {
+                fresh = await get(port, path1, 'display:kitchen-2025').catch(() => undefined);
+                if (fresh?.status !== 404) await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.equal(fresh?.status, 404, 'a new, empty history');
+            assert.ok(
+                readdirSync(dir).some((f) => f.startsWith('derlink-greenbutton-keep.json.damaged-')),
+                'the damaged file is kept aside',
+            );
+        } finally {
+            helper.settings({ userDir: undefined });
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test('a port in use is retried until it is free', { timeout: 40_000 }, async () => {
+        const port = await freePort();
+        const blocker = net.createServer();
+        await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+        try {
+            await load(
+                [{ id: 'busy', type: 'greenbutton-server', port, host: '127.0.0.1', persist: false, wires: [[]] }],
+                { busy: USERS },
+            );
+            const serving = async () =>
+                (
+                    (await helper.request().get('/derlink/greenbutton-server/busy/info').expect(200)).body as {
+                        serving: boolean;
+                    }
+                ).serving;
+            await new Promise((r) => setTimeout(r, 500));
+            assert.equal(await serving(), false, 'not serving while the port is taken');
+        } finally {
+            await new Promise<void>((r) => blocker.close(() => r()));
+        }
+        let up = false;
+        for (let i = 0; i < 30 && !up; i++) {
+            await new Promise((r) => setTimeout(r, 500));
+            up = (
+                (await helper.request().get('/derlink/greenbutton-server/busy/info').expect(200)).body as {
+                    serving: boolean;
+                }
+            ).serving;
+        }
+        assert.ok(up, 'serving once the port came free (retried every 10 s)');
+        assert.equal((await get(port, '/espi/1_1/resource/ReadServiceStatus', 'display:kitchen-2025')).status, 200);
     });
 });
